@@ -1,0 +1,53 @@
+"""qevo_ir: a compiler for parameter-correlation Hamiltonians (Ising/QUBO) with a typed IR.
+
+Front ends build a :class:`Hamiltonian` (or a :class:`ParameterModel` above it), passes rewrite
+it, and backend plugins lower it to dimod, Qiskit, Cirq or the exact reference solver.
+"""
+
+from qevo_ir._version import __version__
+from qevo_ir.backend import Backend, Capabilities
+from qevo_ir.errors import (
+    BackendError,
+    BackendUnavailable,
+    CapabilityError,
+    FormatError,
+    LabelError,
+    LimitExceeded,
+    PipelineError,
+    QevoError,
+    ValidationError,
+    VerificationError,
+)
+from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.parameter_model import ParameterModel
+from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.results import SampleResult
+from qevo_ir.variables import Provenance, VariableTable
+from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
+
+__all__ = [
+    "BINARY",
+    "SPIN",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "Capabilities",
+    "CapabilityError",
+    "FormatError",
+    "Hamiltonian",
+    "LabelError",
+    "LimitExceeded",
+    "ParameterModel",
+    "PipelineError",
+    "Provenance",
+    "QevoError",
+    "SampleResult",
+    "ValidationError",
+    "VariableTable",
+    "Vartype",
+    "VerificationError",
+    "__version__",
+    "as_vartype",
+    "available_backends",
+    "get_backend",
+]
