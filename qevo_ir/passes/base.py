@@ -10,6 +10,7 @@ and print back the same (see :mod:`qevo_ir.passes.pipeline`).
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,13 +152,19 @@ class CompilerPass:
         return f"{self.name}({', '.join(items)})" if items else self.name
 
 
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_KEYWORDS = frozenset({"true", "false", "none"})
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "none"
     if isinstance(value, str):
-        if value.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        # Bare only when it reads back as the same string: an identifier that is not a keyword
+        # (``true``/``false``/``none``) and does not look like a number.
+        if _BARE_WORD.fullmatch(value) and value.lower() not in _KEYWORDS:
             return value
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):

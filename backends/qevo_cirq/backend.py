@@ -1,0 +1,146 @@
+"""The ``cirq`` backend plugin: QAOA circuits and cost operators, their file, and sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qevo_cirq import artifacts, circuit
+from qevo_ir.backend import Capabilities
+from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.plugins import require
+from qevo_ir.qaoa import qaoa_expectation
+from qevo_ir.results import SampleResult
+from qevo_ir.vartypes import SPIN
+from qevo_qiskit.qaoa_problem import (
+    DEFAULT_OPERATOR_BYTES,
+    MAX_SIMULATED_QUBITS,
+    QAOAProblem,
+    check_options,
+    choose_angles,
+    float_list,
+    sample_result,
+    solve_settings,
+)
+
+if TYPE_CHECKING:
+    import cirq
+
+__all__ = ["CirqBackend"]
+
+#: ``simulator=`` values of :meth:`CirqBackend.solve`.
+SIMULATORS = ("cirq",)
+
+#: Measurement key of the sampling circuit.
+MEASUREMENT_KEY = "x"
+
+
+class CirqBackend:
+    """Backend plugin ``cirq``: QAOA ``cirq.Circuit``, ``cirq.PauliSum`` and Cirq JSON.
+
+    ``lower`` gives the (symbolic or bound) QAOA circuit, ``write`` produces
+    ``qaoa.cirq.json``, ``solve`` optimises the angles on the fast numpy path and samples the
+    bound circuit with ``cirq.Simulator``.
+    """
+
+    name = "cirq"
+    capabilities = Capabilities(
+        vartypes=frozenset({SPIN}),
+        max_variables=MAX_SIMULATED_QUBITS,
+        needs_embedding=False,
+        samples=True,
+        exact=False,
+        artifacts=artifacts.ARTIFACTS,
+        extra="cirq",
+    )
+
+    def lower(self, hamiltonian: Hamiltonian, **options: Any) -> cirq.Circuit:
+        """The QAOA circuit (options ``layers``, ``gammas``, ``betas``); no measurements.
+
+        See :func:`qevo_cirq.circuit.qaoa_circuit`.
+        """
+        check_options("lower", options, frozenset({"layers", "gammas", "betas"}))
+        return circuit.qaoa_circuit(
+            hamiltonian, options.get("layers"), options.get("gammas"), options.get("betas")
+        )
+
+    def cost_operator(
+        self, hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
+    ) -> cirq.PauliSum:
+        """The cost operator ``H_C`` (see :func:`qevo_cirq.circuit.cost_operator`)."""
+        return circuit.cost_operator(hamiltonian, max_bytes=max_bytes)
+
+    def write(self, native: Any, directory: Path, **options: Any) -> list[Path]:
+        """Write ``qaoa.cirq.json`` (options ``formats``, ``force``)."""
+        check_options("write", options, frozenset({"formats", "force"}))
+        return artifacts.write(
+            native,
+            directory,
+            tuple(options.get("formats", ("json",))),
+            force=bool(options.get("force", True)),
+        )
+
+    def read_artifact(self, path: Path) -> cirq.Circuit:
+        """Read a written ``qaoa.cirq.json`` back as a circuit."""
+        return artifacts.read_artifact(path)
+
+    def statevector(
+        self,
+        native: cirq.AbstractCircuit,
+        gammas: npt.ArrayLike | None = None,
+        betas: npt.ArrayLike | None = None,
+    ) -> npt.NDArray[np.complex128]:
+        """Final state of ``native`` at the angles, little-endian (qubit ``i`` = variable ``i``)."""
+        return circuit.statevector(native, gammas, betas)
+
+    def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
+        """Sample the QAOA state of ``hamiltonian`` with ``cirq.Simulator``.
+
+        Options: ``layers`` (default 1), ``shots`` (1024), ``seed``, ``gammas``/``betas``
+        (skip optimisation), ``optimize`` (True), ``restarts`` (4), ``simulator``
+        (``cirq``).
+
+        Returns
+        -------
+        SampleResult
+            In the IR's variables and vartype, energies from the IR; ``info`` holds ``gammas``,
+            ``betas``, ``expectation`` (⟨H_C⟩ at those angles), ``simulator``, ``layers``,
+            ``shots``, ``seed`` and where the angles came from.
+
+        Raises
+        ------
+        LimitExceeded
+            Above :data:`MAX_SIMULATED_QUBITS` qubits (naming qubits and memory).
+        ValidationError
+            On unknown or bad options.
+        """
+        settings = solve_settings(options, SIMULATORS)
+        problem = QAOAProblem.from_hamiltonian(hamiltonian)
+        diagonal = problem.diagonal(self.name)
+        gammas, betas, angle_info = choose_angles(diagonal, settings)
+        info: dict[str, Any] = {
+            "gammas": float_list(gammas),
+            "betas": float_list(betas),
+            "expectation": qaoa_expectation(diagonal, gammas, betas),
+            "layers": int(gammas.size),
+            "shots": settings.shots,
+            "seed": settings.seed,
+            **angle_info,
+        }
+        n = problem.num_qubits
+        if n == 0:
+            info["simulator"] = "none (no qubits)"
+            return sample_result(hamiltonian, np.zeros((0, 0), np.int8), None, info, settings.shots)
+        cirq_mod = require("cirq", "cirq")
+        bound = circuit.qaoa_circuit(hamiltonian, gammas=gammas, betas=betas)
+        qubits = cirq_mod.LineQubit.range(n)
+        measured = bound + cirq_mod.Moment([cirq_mod.measure(*qubits, key=MEASUREMENT_KEY)])
+        simulator = cirq_mod.Simulator(dtype=np.complex128, seed=settings.seed)
+        result = simulator.run(measured, repetitions=settings.shots)
+        # Column i of the measurement record is LineQubit(i): bit x_i of variable i.
+        bits = np.asarray(result.measurements[MEASUREMENT_KEY], dtype=np.int8)
+        info["simulator"] = "cirq.Simulator(dtype=complex128).run"
+        return sample_result(hamiltonian, bits, None, info, settings.shots)

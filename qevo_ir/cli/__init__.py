@@ -1,0 +1,1 @@
+"""The ``qevo`` command line: a thin layer over :mod:`qevo_ir`'s Python API."""

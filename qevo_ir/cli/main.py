@@ -1,0 +1,132 @@
+"""Entry point of ``qevo``: builds the parser, runs one command, turns errors into one line.
+
+Every error a user can cause (bad file, bad option, size limit, missing SDK) prints one line on
+stderr and exits with 2; ``--debug`` shows the traceback instead. Ctrl-C and SIGTERM exit with
+130/143 after the atomic writers have removed their temporary files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from types import FrameType
+
+from qevo_ir._version import __version__
+from qevo_ir.cli import commands
+from qevo_ir.errors import QevoError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USAGE = 2
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM so ``finally`` blocks and atomic writers clean up."""
+
+
+class _TimedOut(QevoError, TimeoutError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse prints usage + message and exits 2; keep it to one line on stderr.
+        self.exit(EXIT_USAGE, f"qevo: error: {message} (see qevo {self._sub_hint()}--help)\n")
+
+    def _sub_hint(self) -> str:
+        parts = self.prog.split()[1:]
+        return (" ".join(parts) + " ") if parts else ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="qevo",
+        description=(
+            "Compile Ising/QUBO Hamiltonians (parameter-correlation Hamiltonians of model blocks) "
+            "through passes to dimod BQMs, Qiskit/Cirq QAOA circuits and an exact solver, and "
+            "verify every lowering."
+        ),
+        epilog="Run 'qevo demo' for a tour. Each command has its own --help.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"qevo {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks instead of one-line errors"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the command after SECONDS (nothing partial is left behind)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in commands.ALL:
+        module.add_parser(sub)
+    return parser
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated()
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _TimedOut("the command ran past its --timeout and was stopped; nothing was written")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    debug = bool(args.debug) or os.environ.get("QEVO_DEBUG") == "1"
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            parser.error("--timeout must be positive")
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, args.timeout)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("qevo: interrupted; nothing partial was written", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("qevo: terminated; nothing partial was written", file=sys.stderr)
+        return 143
+    except (QevoError, OSError, MemoryError, RecursionError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"qevo: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug, not a user error: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        print(
+            f"qevo: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(rerun with --debug and report it)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if args.timeout is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory; the problem is too large for this machine"
+    if isinstance(exc, RecursionError):
+        return "input nests too deeply"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
