@@ -59,7 +59,7 @@ def bits_to_basis_index(bits: npt.ArrayLike) -> npt.NDArray[np.int64]:
     if n > 62:
         raise ValidationError(f"basis indices need n <= 62 qubits, got {n}")
     weights = np.left_shift(np.int64(1), np.arange(n, dtype=np.int64))
-    return x @ weights  # type: ignore[no-any-return]
+    return x @ weights
 
 
 def reverse_qubit_order(vector: npt.NDArray[np.generic], n: int) -> npt.NDArray[np.generic]:

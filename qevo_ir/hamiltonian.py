@@ -238,7 +238,7 @@ class Hamiltonian:
         key = "csr_upper"
         if key not in self._cache:
             self._cache[key] = sp.csr_matrix((self._quad, (self._row, self._col)), shape=(n, n))
-        return self._cache[key]  # type: ignore[no-any-return]
+        return self._cache[key]
 
     # ---------------------------------------------------------------- energies
     def _check_samples(self, samples: npt.ArrayLike) -> npt.NDArray[Any]:
@@ -509,7 +509,7 @@ def _as_table(variables: VariableTable | Iterable[object] | None, n: int) -> Var
 def _jsonable_labels(labels: Iterable[Label]) -> list[Any]:
     out: list[Any] = []
     for x in labels:
-        out.append(_jsonable_labels(x) if isinstance(x, tuple) else x)  # type: ignore[arg-type]
+        out.append(_jsonable_labels(x) if isinstance(x, tuple) else x)
     return out
 
 
@@ -524,7 +524,7 @@ def _build(
     if labelled:
         return _build_labelled(h, J, offset, vartype, keep_zeros)
 
-    lin = None if h is None else as_value_array(h, "h")
+    lin = None if h is None else as_value_array(h, "h")  # type: ignore[arg-type]
     row, col, val, n_quad = _quadratic_arrays(J)
     n = max(0 if lin is None else len(lin), n_quad)
     if row.size:

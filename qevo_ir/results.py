@@ -16,6 +16,20 @@ from qevo_ir.vartypes import Vartype, binary_to_spin, spin_to_binary
 __all__ = ["SampleResult"]
 
 
+def _aggregate(
+    arr: npt.NDArray[np.int8], occ: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
+    """Merge identical rows, summing occurrences; rows are packed to bytes first (fast)."""
+    m, n = arr.shape
+    if n == 0:
+        return arr[:1], np.array([occ.sum()], dtype=np.int64)
+    packed = np.packbits(arr > 0, axis=1)
+    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(m)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=occ, minlength=len(first))
+    return arr[first], counts.astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class SampleResult:
     """Distinct samples sorted by energy, with how often each was seen.
@@ -43,12 +57,12 @@ class SampleResult:
         aggregate: bool = True,
     ) -> SampleResult:
         """Build from raw samples (in ``vartype``, default the IR's); energies from the IR."""
-        arr = np.atleast_2d(np.asarray(samples, dtype=np.int8))
-        if arr.shape[1] != hamiltonian.num_variables and arr.size:
-            raise ValidationError(
-                f"samples have {arr.shape[1]} columns for {hamiltonian.num_variables} variables"
-            )
-        arr = arr.reshape(-1, hamiltonian.num_variables)
+        arr = np.asarray(samples, dtype=np.int8)
+        n = hamiltonian.num_variables
+        if arr.ndim == 1:
+            arr = arr.reshape(1, -1) if n else arr.reshape(-1, 0)
+        if arr.ndim != 2 or arr.shape[1] != n:
+            raise ValidationError(f"samples of shape {arr.shape} do not have {n} columns")
         vt = vartype or hamiltonian.vartype
         if vt is not hamiltonian.vartype:
             arr = binary_to_spin(arr) if vt is Vartype.BINARY else spin_to_binary(arr)
@@ -58,11 +72,7 @@ class SampleResult:
             else np.asarray(num_occurrences, dtype=np.int64).reshape(-1)
         )
         if aggregate and len(arr):
-            uniq, inverse = np.unique(arr, axis=0, return_inverse=True)
-            occ = np.bincount(inverse.reshape(-1), weights=occ, minlength=len(uniq)).astype(
-                np.int64
-            )
-            arr = uniq.astype(np.int8)
+            arr, occ = _aggregate(arr, occ)
         energies = hamiltonian.energies(arr) if len(arr) else np.zeros(0)
         order = np.lexsort((np.arange(len(arr)), energies))
         return cls(

@@ -342,7 +342,9 @@ class _LevelStore:
     ) -> _Selection:
         j = int(np.argmin(vals))
         min_rank = int(ranks_of(flat[j : j + 1])[0])
-        return _Selection(key, flat.size, ranks_of(flat[: self.max_states]), float(vals[j]), min_rank)
+        return _Selection(
+            key, flat.size, ranks_of(flat[: self.max_states]), float(vals[j]), min_rank
+        )
 
     # merging (under the lock) ---------------------------------------------------------------
     def merge(self, selections: list[_Selection]) -> None:
@@ -553,7 +555,6 @@ def _run_scan(
 ) -> None:
     """Evaluate every super-chunk of ``scan`` into ``store`` on ``threads`` threads."""
     b, r1, seg_bits = scan.b, scan.r1, scan.seg_bits
-    per_sub = scan.rows * scan.ngroups  # segments per chunk
     counter = itertools.count()
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -571,7 +572,9 @@ def _run_scan(
             with store.lock:
                 store.merge(sels)
 
-    def rows_of(ca: int, big_v: FloatArray, big_rc: FloatArray, cb: int, rows: IntArray | None) -> None:
+    def rows_of(
+        ca: int, big_v: FloatArray, big_rc: FloatArray, cb: int, rows: IntArray | None
+    ) -> None:
         base = ((ca << scan.a2b) | cb) << (r1 + b)
         offsets = np.arange(scan.rows, dtype=np.int64) if rows is None else rows
         merge(scan.rows_block(big_v[cb], big_rc[cb], rows), base + (offsets << b), b)
@@ -596,12 +599,14 @@ def _run_scan(
         lower += big_rc[:, :, None]
         flat_lower = lower.reshape(-1)
         cand = np.flatnonzero(flat_lower <= store.raw_cut(store.threshold))
+        first: list[int] = []
         for _ in range(_BEST_FIRST):
             if cand.size <= 1:
                 break
             # Best segment first: it usually lowers the cut-off below nearly all the others.
             best = int(cand[np.argmin(flat_lower[cand])])
             segments_of(ca, big_v, big_rc, np.array([best], dtype=np.int64))
+            first.append(best)
             cut = store.raw_cut(store.threshold)
             cand = cand[(cand != best) & (flat_lower[cand] <= cut)]
         if not cand.size:
@@ -609,10 +614,18 @@ def _run_scan(
         if cand.size * _DENSE_FRACTION < lower.size:
             segments_of(ca, big_v, big_rc, cand)
             return
-        # Many candidates (degenerate problems): whole rows, chunk by chunk.
-        cand_cb = cand // per_sub
-        for cb in np.unique(cand_cb).tolist():
-            rows = np.unique((cand[cand_cb == cb] // scan.ngroups) % scan.rows)
+        # Many candidates (degenerate problems): whole rows, chunk by chunk; a row holding a
+        # segment already evaluated above is done segment by segment instead.
+        row_of = cand // scan.ngroups  # (cb, r) flat
+        done_rows = np.unique(np.array(first, dtype=np.int64) // scan.ngroups)
+        partial = np.isin(row_of, done_rows)
+        if partial.any():
+            segments_of(ca, big_v, big_rc, cand[partial])
+            row_of = row_of[~partial]
+        row_of = np.unique(row_of)
+        row_cb = row_of // scan.rows
+        for cb in np.unique(row_cb).tolist():
+            rows = row_of[row_cb == cb] % scan.rows
             rows_of(ca, big_v, big_rc, cb, None if rows.size == scan.rows else rows)
 
     def work(reporter: bool) -> None:
@@ -825,8 +838,8 @@ def _enumerate(
             user_progress(done * factor, total)
 
     if auto_chunks:
-        # Small problems: several chunks all the same, so that threads share the work.
-        chunk_bits = min(chunk_bits, max(_LOW_BITS, core_n - 3))
+        # Small problems: smaller chunks make the set-up cheaper.
+        chunk_bits = min(chunk_bits, max(_LOW_BITS, core_n - 4))
     scan = _Scan(core_h, core_j, offset, chunk_bits)
     workers = min(_available_cpus(), _MAX_THREADS) if threads is None else threads
     _run_scan(scan, store, workers, prune, report)

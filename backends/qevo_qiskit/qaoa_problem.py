@@ -8,7 +8,6 @@ angles, enforces the statevector size limit, picks the angles ``solve`` uses and
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ __all__ = [
     "choose_angles",
     "float_list",
     "format_bytes",
-    "global_phase_of_offset",
     "resolve_angles",
     "sample_result",
     "solve_settings",
@@ -494,8 +492,3 @@ def sample_result(
 def float_list(values: FloatArray) -> list[float]:
     """Angles as plain floats for ``SampleResult.info`` (JSON-friendly)."""
     return [float(v) for v in values]
-
-
-def global_phase_of_offset(offset: float, gammas: FloatArray) -> float:
-    """``-offset · Σ_k gamma_k``: the global phase the offset contributes over all layers."""
-    return -offset * math.fsum(float(g) for g in gammas)

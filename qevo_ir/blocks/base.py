@@ -155,6 +155,7 @@ class GramBlock(abc.ABC):
         channel: int | None = None,
         *,
         penalty: float | npt.ArrayLike | None = None,
+        labelled: bool = True,
     ) -> Hamiltonian:
         """The Hamiltonian of one channel, or of all channels as one block-diagonal problem.
 
@@ -163,6 +164,8 @@ class GramBlock(abc.ABC):
         parameter array, weight, base) come with them, so ``variables.provenance.decode`` of a
         BINARY sample gives the parameters. Energies equal :meth:`bit_objectives` (penalty
         included when the block has a constraint) exactly in real arithmetic.
+        ``labelled=False`` keeps the provenance but labels the variables ``0..n-1``: building a
+        few hundred thousand tuple labels costs more than the terms themselves.
         """
         batch = self.lowered(penalty)
         if channel is None:
@@ -176,9 +179,12 @@ class GramBlock(abc.ABC):
             parameter=self._param_index[ch, sl],
             bit=self._bit[ch, sl],
             weight=self._bit_weight[ch, sl],
-            base=self._base.copy(),
+            base=self._base,  # read-only already: shared, not copied
         )
-        table = VariableTable(self._labels(ch, sl), provenance=prov)
+        if labelled:
+            table = VariableTable(self._labels(ch, sl), provenance=prov)
+        else:
+            table = VariableTable(num_variables=len(ch), provenance=prov)
         ham = Hamiltonian._trusted(
             BINARY, terms.linear, terms.row, terms.col, terms.quad, terms.offset, table
         )

@@ -8,7 +8,7 @@ descends on all channels at once, and materialises Hamiltonian terms only on req
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +69,7 @@ class GramBatch:
     free: BoolArray
     penalty: FloatArray
     target: FloatArray
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         c, m = self.scale.shape
@@ -156,8 +157,13 @@ class GramBatch:
         return int(self.scale.shape[1])
 
     def num_free(self) -> IntArray:
-        """Free variables per channel."""
-        return np.count_nonzero(self.free, axis=1).astype(np.int64)
+        """Free variables per channel (read-only, cached)."""
+        got = self._cache.get("num_free")
+        if got is None:
+            got = np.count_nonzero(self.free, axis=1).astype(np.int64)
+            got.flags.writeable = False
+            self._cache["num_free"] = got
+        return got  # type: ignore[return-value]
 
     @property
     def num_variables(self) -> int:
@@ -401,62 +407,91 @@ class GramBatch:
                 "on the factored batch (solve_block with method='greedy')"
             )
         m = self.num_slots
-        iu0, iu1 = np.triu_indices(m, 1)
-        iu0 = iu0.astype(np.int64)
-        iu1 = iu1.astype(np.int64)
-        pair_gram = self.gram[self.index[iu0], self.index[iu1]]
-        lin_parts: list[FloatArray] = []
-        rows: list[IntArray] = []
-        cols: list[IntArray] = []
-        quads: list[FloatArray] = []
-        chan_parts: list[IntArray] = []
-        slot_parts: list[IntArray] = []
+        iu0, iu1, pair_gram = self._pairs()
+        n_free = self.num_free()[chans]
+        num_vars = int(n_free.sum())
+        out_row = np.empty(total, dtype=np.int64)
+        out_col = np.empty(total, dtype=np.int64)
+        out_quad = np.empty(total, dtype=np.float64)
+        out_lin = np.empty(num_vars, dtype=np.float64)
+        out_chan = np.repeat(chans, n_free)
+        out_slot = np.empty(num_vars, dtype=np.int64)
         offset = 0.0
-        start = 0
-        for c in chans.tolist():
+        start = 0  # first variable of the channel
+        pos = 0  # first coupling of the channel
+        for c, n in zip(chans.tolist(), n_free.tolist(), strict=True):
             f = self.free[c]
-            slots = np.flatnonzero(f).astype(np.int64)
-            n = len(slots)
+            slots = np.flatnonzero(f) if n < m else np.arange(m, dtype=np.int64)
             a_c = float(self.penalty[c])
             t_c = float(self.target[c])
-            lin = self.linear[c, slots] + a_c * (1.0 - 2.0 * t_c)
+            out_lin[start : start + n] = self.linear[c, slots] + a_c * (1.0 - 2.0 * t_c)
+            out_slot[start : start + n] = slots
             offset += float(self.offset[c]) + a_c * t_c * t_c
-            u = self.scale[c]
-            if n == m:
-                r, col = iu0, iu1
-                q = 2.0 * u[iu0] * u[iu1] * pair_gram
+            if n < 2:
+                start += n
+                continue
+            # Pairs of free slots, in the order of the full upper triangle: already canonical.
+            pg = pair_gram if n == m else pair_gram[f[iu0] & f[iu1]]
+            r_loc, c_loc = (iu0, iu1) if n == m else self._local_pairs(n)
+            u = self.scale[c, slots]
+            k = len(pg)
+            q = out_quad[pos : pos + k]
+            if np.all(u == u[0]):
+                np.multiply(pg, 2.0 * u[0] * u[0], out=q)
             else:
-                keep = f[iu0] & f[iu1]
-                local = np.cumsum(f) - 1
-                r, col = local[iu0[keep]], local[iu1[keep]]
-                q = 2.0 * u[iu0[keep]] * u[iu1[keep]] * pair_gram[keep]
+                np.multiply(pg, 2.0 * u[r_loc], out=q)
+                q *= u[c_loc]
             if a_c:
-                q = q + 2.0 * a_c
+                q += 2.0 * a_c
+            np.add(r_loc, start, out=out_row[pos : pos + k])
+            np.add(c_loc, start, out=out_col[pos : pos + k])
             nz = q != 0.0
-            if not nz.all():
-                r, col, q = r[nz], col[nz], q[nz]
-            lin_parts.append(lin)
-            rows.append(r + start)
-            cols.append(col + start)
-            quads.append(q)
-            chan_parts.append(np.full(n, c, dtype=np.int64))
-            slot_parts.append(slots)
+            if not nz.all():  # canonical form drops explicit zeros
+                kept = int(nz.sum())
+                out_row[pos : pos + kept] = out_row[pos : pos + k][nz]
+                out_col[pos : pos + kept] = out_col[pos : pos + k][nz]
+                out_quad[pos : pos + kept] = q[nz]
+                k = kept
+            pos += k
             start += n
         return ChannelTerms(
-            linear=_cat(lin_parts, np.float64),
-            row=_cat(rows, np.int64),
-            col=_cat(cols, np.int64),
-            quad=_cat(quads, np.float64),
+            linear=out_lin,
+            row=out_row[:pos] if pos < total else out_row,
+            col=out_col[:pos] if pos < total else out_col,
+            quad=out_quad[:pos] if pos < total else out_quad,
             offset=offset,
-            channel=_cat(chan_parts, np.int64),
-            slot=_cat(slot_parts, np.int64),
+            channel=out_chan,
+            slot=out_slot,
         )
 
+    def _pairs(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Every slot pair ``a < b`` (row-major) and ``G[index[a], index[b]]``, cached."""
+        cached = self._cache.get("pairs")
+        if cached is None:
+            iu0, iu1 = _upper_pairs(self.num_slots)
+            cached = (iu0, iu1, self.gram[self.index[iu0], self.index[iu1]])
+            self._cache["pairs"] = cached
+        return cached  # type: ignore[return-value]
 
-def _cat(parts: list[npt.NDArray[np.generic]], dtype: type[np.generic]) -> npt.NDArray:  # type: ignore[type-arg]
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    return np.concatenate(parts).astype(dtype, copy=False)
+    def _local_pairs(self, n: int) -> tuple[IntArray, IntArray]:
+        """``triu_indices(n, 1)`` as int64, cached for a few sizes (channels share sizes)."""
+        store = self._cache.setdefault("local", {})
+        assert isinstance(store, dict)
+        got = store.get(n)
+        if got is None:
+            if len(store) >= 16:
+                store.pop(next(iter(store)))
+            got = store[n] = _upper_pairs(n)
+        return got  # type: ignore[no-any-return]
+
+
+def _upper_pairs(n: int) -> tuple[IntArray, IntArray]:
+    """Row-major pairs ``(i, j)``, ``i < j < n`` (``np.triu_indices(n, 1)``, faster)."""
+    lengths = np.arange(n - 1, -1, -1, dtype=np.int64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    starts = np.cumsum(lengths) - lengths  # first pair of each row
+    cols = np.arange(len(rows), dtype=np.int64) - starts[rows] + rows + 1
+    return rows, cols
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from qevo_ir import (
@@ -29,10 +29,10 @@ def _binary(samples: np.ndarray, vartype: object) -> np.ndarray:
     return spin_to_binary(samples) if vartype is SPIN else samples
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@settings(max_examples=30, deadline=None)
 @given(
     model=parameter_models(max_parameters=3),
-    encoding=st.sampled_from(ENCODINGS),
     bits=st.integers(1, 3),
     levels=st.integers(2, 4),
 )
@@ -45,6 +45,7 @@ def test_every_encoding_is_exact_on_every_assignment(
         enc = encode(model, encoding, bits=1, levels=2)
     if enc.num_bits > 12:
         return  # wide integer ranges under one_hot: covered by the explicit tests below
+    event("checked")
     res = Pipeline([Quantize(encoding=encoding, bits=bits, levels=levels)]).run(model)
     ham = res.ir
     xs = all_assignments(ham.num_variables, ham.vartype)
@@ -68,10 +69,8 @@ def test_every_encoding_is_exact_on_every_assignment(
         assert res.records[0].details["one_hot_penalty"] > 0
         # With the automatic penalty every infeasible assignment costs more than every feasible.
         if (~feasible).any():
-            assert energies[~feasible].min() > energies[feasible].max() - 1e-9 * scale or (
-                energies[~feasible].min() > energies[feasible].min()
-            )
-            assert energies[~feasible].min() > energies[feasible].min()
+            # A > R >= max F - min F, so every infeasible energy exceeds every feasible one.
+            assert energies[~feasible].min() > energies[feasible].max()
 
 
 def test_uniform_grid_definition() -> None:

@@ -1,0 +1,393 @@
+"""The two verbs of the Python API: :func:`compile` (IR → passes → backend artifacts + report) and
+:func:`solve` (IR → results in the source's labels). The ``qevo`` command line is a thin layer
+over these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qevo_ir.atomic import OutputExists, atomic_write_text
+from qevo_ir.backend import Backend, check_capabilities
+from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
+from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.parameter_model import ParameterModel
+from qevo_ir.passes.pipeline import CompileResult, Pipeline
+from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.results import SampleResult
+
+__all__ = [
+    "SOLVERS",
+    "TARGETS",
+    "Compiled",
+    "compile",
+    "load_source",
+    "solve",
+]
+
+# The compile targets, in the order ``--target all`` tries them.
+TARGETS: tuple[str, ...] = ("exact", "dimod", "qiskit", "cirq")
+
+# ``qevo solve --backend NAME``: NAME -> (backend plugin, options). Any plugin name works too.
+SOLVERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "exact": ("exact", {}),
+    "sa": ("dimod", {"sampler": "sa"}),
+    "steepest": ("dimod", {"sampler": "steepest"}),
+    "tabu": ("dimod", {"sampler": "tabu"}),
+    "qaoa": ("qaoa", {}),
+    "qaoa-qiskit": ("qiskit", {}),
+    "qaoa-cirq": ("cirq", {}),
+}
+
+# Above this size a non-exact solve is not accompanied by the exact ground energy.
+EXACT_BASELINE_MAX_VARIABLES = 20
+
+REPORT_NAME = "report.json"
+IR_NAME = "compiled.qevo.json"
+SOURCE_NAME = "source.qevo.json"
+
+
+def load_source(source: Hamiltonian | ParameterModel | str | os.PathLike[str]) -> Any:
+    """A Hamiltonian or ParameterModel as given, or the Hamiltonian read from a file."""
+    if isinstance(source, Hamiltonian | ParameterModel):
+        return source
+    if isinstance(source, str | os.PathLike):
+        from qevo_ir.formats import read_hamiltonian
+
+        return read_hamiltonian(source)
+    if hasattr(source, "chains"):
+        return source
+    raise ValidationError(
+        f"cannot compile a {type(source).__name__}; give a Hamiltonian, a ParameterModel or a "
+        "file path"
+    )
+
+
+@dataclass
+class Compiled:
+    """The result of :func:`compile`: the final IR, each target's native object, the report."""
+
+    source: Any
+    result: CompileResult
+    natives: dict[str, Any]
+    lowering_options: dict[str, dict[str, Any]]
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ir(self) -> Any:
+        return self.result.ir
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The compile report as a JSON-ready dict (``report.json`` minus the artifact list)."""
+        rep = self.result.report().to_dict()
+        ir = self.ir
+        logical = ir.source if hasattr(ir, "chains") else ir
+        rep["targets"] = {
+            name: {
+                "backend": name,
+                "options": _jsonable(self.lowering_options.get(name, {})),
+                "seconds": self.seconds.get(name),
+            }
+            for name in self.natives
+        }
+        rep["skipped_targets"] = dict(self.skipped)
+        if isinstance(logical, Hamiltonian):
+            rep["variables"] = _variable_table(logical)
+        return rep
+
+    def write(self, directory: str | os.PathLike[str], *, force: bool = False) -> list[Path]:
+        """Write every artifact, the IRs and ``report.json`` into ``directory``.
+
+        Files are first written into a staging folder, then moved into place one by one under
+        an exclusive lock on the directory, ``report.json`` last; so the folder never holds a
+        half-written file, and two concurrent compiles leave one run's complete set. Existing
+        outputs are refused unless ``force``.
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        if not force and (out / REPORT_NAME).exists():
+            raise OutputExists(
+                f"{out}: already holds a compile ({REPORT_NAME}); pass --force to overwrite it"
+            )
+        staging = Path(tempfile.mkdtemp(prefix=".qevo-staging-", dir=out))
+        try:
+            files = self._write_into(staging)
+            report = self.report
+            report["artifacts"] = {
+                p.name: {"target": target, "sha256": _sha256(p), "bytes": p.stat().st_size}
+                for target, p in files
+            }
+            atomic_write_text(staging / REPORT_NAME, json.dumps(report, indent=1) + "\n")
+            names = [p.name for _, p in files] + [REPORT_NAME]
+            with _locked(out):
+                if not force and (out / REPORT_NAME).exists():
+                    raise OutputExists(
+                        f"{out}: another compile finished first; pass --force to overwrite it"
+                    )
+                # Remove a previous run's report first: verify never sees a mixed set.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(out / REPORT_NAME)
+                for name in names:
+                    os.replace(staging / name, out / name)
+            return [out / name for name in names]
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _write_into(self, directory: Path) -> list[tuple[str, Path]]:
+        from qevo_ir.formats import write_hamiltonian
+
+        files: list[tuple[str, Path]] = []
+        ir = self.ir
+        logical = ir.source if hasattr(ir, "chains") else ir
+        if isinstance(self.source, Hamiltonian):
+            write_hamiltonian(self.source, directory / SOURCE_NAME)
+            files.append(("source", directory / SOURCE_NAME))
+        if isinstance(logical, Hamiltonian):
+            write_hamiltonian(logical, directory / IR_NAME)
+            files.append(("ir", directory / IR_NAME))
+        if hasattr(ir, "chains"):
+            write_hamiltonian(ir.target, directory / "embedded_target.qevo.json")
+            files.append(("ir", directory / "embedded_target.qevo.json"))
+            chains = {"chains": [c.tolist() for c in ir.chains], "chain_strength": ir.chain_strength}
+            atomic_write_text(directory / "chains.json", json.dumps(chains) + "\n")
+            files.append(("ir", directory / "chains.json"))
+        for name, native in self.natives.items():
+            backend = get_backend(name)
+            for path in backend.write(native, directory):
+                files.append((name, Path(path)))
+        return files
+
+
+def _variable_table(ham: Hamiltonian) -> dict[str, Any]:
+    prov = ham.variables.provenance
+    return {
+        "labels": [_json_label(x) for x in ham.labels],
+        "provenance": None if prov is None else prov.to_dict(),
+    }
+
+
+def _json_label(label: Any) -> Any:
+    return [_json_label(x) for x in label] if isinstance(label, tuple) else label
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    import fcntl
+
+    with open(directory / ".qevo.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
+    if isinstance(target, str):
+        names = [t.strip() for t in target.split(",") if t.strip()]
+    else:
+        names = list(target)
+    if names == ["all"]:
+        return list(TARGETS), True
+    known = set(available_backends())
+    for name in names:
+        if name not in known:
+            raise ValidationError(
+                f"unknown target {name!r}; choose from {', '.join(sorted(known))} or 'all'"
+            )
+    return names, False
+
+
+def _lowerable(name: str, backend: Backend, ir: Any) -> Any:
+    """What ``backend.lower`` gets for the final IR, or :class:`CapabilityError` saying why not."""
+    embedded = hasattr(ir, "chains")
+    if embedded and name == "exact":
+        target = ir.target
+        check_capabilities(backend, target)
+        return target
+    if name in ("qiskit", "cirq"):
+        if embedded:
+            raise CapabilityError(
+                f"target {name!r} takes a logical Hamiltonian; QAOA circuits need no minor "
+                "embedding (drop the embed pass)"
+            )
+        return ir  # circuits lower at any size; the qubit limit is for simulation only
+    check_capabilities(backend, ir)
+    return ir
+
+
+def compile(  # noqa: A001 - the verb users expect, like Python's own compile()
+    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    pipeline: str | Pipeline | None = None,
+    target: str | Sequence[str] = "exact",
+    *,
+    layers: int = 1,
+    gammas: Sequence[float] | None = None,
+    betas: Sequence[float] | None = None,
+) -> Compiled:
+    """Run ``pipeline`` on ``source`` and lower the result to each target backend.
+
+    ``target`` is a backend name, a comma-separated list, a sequence, or ``"all"`` (every
+    installed backend that can take the IR; the others are listed in ``skipped``). An explicit
+    target that cannot take the IR raises :class:`CapabilityError` naming the reason.
+    ``layers``/``gammas``/``betas`` go to the QAOA targets.
+    """
+    src = load_source(source)
+    pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
+    if isinstance(src, ParameterModel) and not any(p.name == "quantize" for p in pipe):
+        pipe = Pipeline.parse("quantize") + pipe
+    result = pipe.run(src)
+    names, lenient = _resolve_targets(target)
+    natives: dict[str, Any] = {}
+    options: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    for name in names:
+        try:
+            backend = get_backend(name)
+            lowered = _lowerable(name, backend, result.ir)
+            opts: dict[str, Any] = {}
+            if name in ("qiskit", "cirq"):
+                opts = {"layers": layers}
+                if gammas is not None or betas is not None:
+                    opts.update(gammas=list(gammas or []), betas=list(betas or []))
+            start = time.perf_counter()
+            natives[name] = backend.lower(lowered, **opts)
+            seconds[name] = time.perf_counter() - start
+            options[name] = opts
+        except (BackendUnavailable, CapabilityError, LimitExceeded) as exc:
+            if not lenient:
+                raise
+            skipped[name] = str(exc)
+    if not natives:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise CapabilityError(f"no target could take this problem ({reasons})")
+    return Compiled(src, result, natives, options, skipped, seconds)
+
+
+def solve(
+    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    backend: str = "exact",
+    *,
+    pipeline: str | Pipeline | None = None,
+    **options: Any,
+) -> SampleResult:
+    """Solve ``source`` with a backend (``exact``, ``sa``, ``steepest``, ``tabu``, ``qaoa``,
+    ``qaoa-qiskit``, ``qaoa-cirq``, or any plugin name); results come back in the source's
+    labels and vartype, decoded through ``pipeline`` when one is given.
+
+    Options pass to the backend's ``solve`` unchanged (unknown ones are refused there).
+    """
+    src = load_source(source)
+    if isinstance(src, ParameterModel):
+        raise ValidationError(
+            "solve() takes a Hamiltonian; compile a ParameterModel first "
+            "(qevo_ir.compile(model, 'quantize')) and decode with the result"
+        )
+    plugin, defaults = SOLVERS.get(backend, (backend, {}))
+    opts = {**defaults, **{k: v for k, v in options.items() if v is not None}}
+    pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
+    compiled = pipe.run(src) if len(pipe) else None
+    ir = compiled.ir if compiled is not None else src
+    start = time.perf_counter()
+    if plugin == "qaoa":
+        result = _solve_fast_qaoa(ir, **opts)
+    else:
+        be = get_backend(plugin)
+        if plugin != "dimod":
+            check_capabilities(be, ir)
+        result = be.solve(ir, **opts)
+    seconds = time.perf_counter() - start
+    if compiled is not None:
+        lowered = result.samples if not hasattr(ir, "chains") else None
+        if lowered is None:
+            raise ValidationError("solve() with an embed pass: use the dimod backend's solve")
+        decoded = compiled.decode(result.to_vartype(ir.vartype))
+        result = SampleResult.from_samples(
+            src, decoded, vartype=src.vartype, num_occurrences=result.num_occurrences,
+            info=result.info,
+        )
+    result.info.setdefault("backend", backend)
+    result.info["seconds_total"] = seconds
+    return result
+
+
+def _solve_fast_qaoa(
+    ham: Hamiltonian,
+    *,
+    layers: int = 1,
+    shots: int = 1024,
+    seed: int | None = None,
+    gammas: Sequence[float] | None = None,
+    betas: Sequence[float] | None = None,
+    restarts: int = 4,
+) -> SampleResult:
+    """QAOA on the numpy fast path (no SDK): optimise angles, then sample the exact state."""
+    from qevo_ir import qaoa
+
+    spin = ham.to_spin()
+    n = spin.num_variables
+    try:
+        qaoa.check_qubits(n)
+    except ValueError as exc:
+        raise LimitExceeded(str(exc)) from None
+    diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    if gammas is None or betas is None:
+        found = qaoa.optimize_angles(diag, layers, seed=seed, restarts=restarts)
+        g, b = np.asarray(found.gammas), np.asarray(found.betas)
+    else:
+        g, b = np.asarray(gammas, dtype=float), np.asarray(betas, dtype=float)
+    bits = qaoa.sample_qaoa(diag, g, b, shots, seed=seed)
+    return SampleResult.from_samples(
+        ham,
+        bits,
+        vartype=_binary(),
+        info={
+            "solver": "qaoa (numpy fast path)",
+            "layers": len(g),
+            "gammas": g.tolist(),
+            "betas": b.tolist(),
+            "expectation": qaoa.qaoa_expectation(diag, g, b),
+            "shots": shots,
+        },
+    )
+
+
+def _binary() -> Any:
+    from qevo_ir.vartypes import BINARY
+
+    return BINARY
