@@ -1,4 +1,4 @@
-"""Pipeline strings (tokenizer, types, round trip), type checks before running, decoder composition."""
+"""Pipeline strings (tokenizer, types, round trip), type checks before running, decoding."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from qevo_ir import Hamiltonian, ParameterModel, PipelineError
 from qevo_ir.passes import (
     PASSES,
     CompilerPass,
-    Pipeline,
     PassOutput,
+    Pipeline,
     list_passes,
     register_pass,
 )
@@ -127,8 +127,8 @@ def test_parse_the_documented_example() -> None:
 @pytest.mark.usefixtures("test_passes")
 def test_value_forms() -> None:
     p = Pipeline.parse(
-        'everything(i=-3, f=1e-3, b=true, s=hello-world.v2, maybe=none, pair=[-2.5, 4], '
-        "words=['a b', \"c\\\"d\", e], either=word)"
+        "everything(i=-3, f=1e-3, b=true, s=hello-world.v2, maybe=none, pair=[-2.5, 4], "
+        'words=[\'a b\', "c\\"d", e], either=word)'
     )
     e = p[0]
     assert isinstance(e, Everything)

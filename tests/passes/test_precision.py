@@ -56,7 +56,7 @@ def test_stays_within_its_certified_bound(
         for v, (lo, hi) in ((spin.linear, h_rng), (spin.quad, j_rng))
     )
     if not fits:
-        with pytest.raises(ValidationError, match="has no (positive|negative) side"):
+        with pytest.raises(ValidationError, match=r"has no (positive|negative) side"):
             Pipeline([p]).run(ham)
         return
     res = Pipeline([p]).run(ham)
@@ -66,7 +66,8 @@ def test_stays_within_its_certified_bound(
     assert rec.energy_bound is not None
     assert rec.energy_bound >= 0
     alpha = rec.energy_scale
-    assert alpha > 0 and np.isfinite(alpha)
+    assert alpha > 0
+    assert np.isfinite(alpha)
     # Inside the ranges, and on the grid.
     assert np.all((out.linear >= h_rng[0]) & (out.linear <= h_rng[1]))
     assert np.all((out.quad >= j_rng[0]) & (out.quad <= j_rng[1]))
@@ -99,7 +100,8 @@ def test_scale_factor_and_report_fields() -> None:
     # α = min(4/8, 1/3): the couplings bind.
     assert rec.energy_scale == pytest.approx(1 / 3)
     d = rec.details
-    assert d["h_range"] == [-4.0, 4.0] and d["j_range"] == [-1.0, 1.0]
+    assert d["h_range"] == [-4.0, 4.0]
+    assert d["j_range"] == [-1.0, 1.0]
     assert d["dynamic_range_bits_before"] == pytest.approx(np.log2(8 / 0.5))
     assert d["ground_states"]["checked"] is True
     assert d["ground_states"]["all_survived"] is True

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from qevo_ir import (
     BINARY,
     SPIN,
+    Hamiltonian,
     LimitExceeded,
     ParameterModel,
     PipelineError,
@@ -50,7 +51,7 @@ def test_every_encoding_is_exact_on_every_assignment(
     ham = res.ir
     xs = all_assignments(ham.num_variables, ham.vartype)
     bits_ = _binary(xs, ham.vartype)
-    thetas = ham.variables.provenance.decode(bits_)
+    thetas = _decode(ham, xs)
     feasible = enc.feasible(bits_)
     energies = ham.energies(xs)
     objective = model.objectives(thetas)
@@ -58,7 +59,8 @@ def test_every_encoding_is_exact_on_every_assignment(
     np.testing.assert_allclose(energies[feasible], objective[feasible], rtol=0, atol=1e-9 * scale)
     # Decoded parameters stay in bounds, integers stay integral, feasible ones are untouched.
     t = thetas[feasible]
-    assert np.all(t >= model.lower - 1e-9) and np.all(t <= model.upper + 1e-9)
+    assert np.all(t >= model.lower - 1e-9)
+    assert np.all(t <= model.upper + 1e-9)
     ints = np.asarray(model.integer)
     np.testing.assert_allclose(t[:, ints], np.round(t[:, ints]), atol=1e-9)
     # The pass's own decoder is the provenance decoder (after one-hot repair).
@@ -94,13 +96,13 @@ def test_twos_complement_definition() -> None:
 
 def test_spin_levels_definition_and_vartype() -> None:
     model = ParameterModel.create(np.eye(1), lower=-3.0, upper=3.0)
-    ham, enc, _ = quantize(model, "spin_levels", bits=2)
+    ham, _, _ = quantize(model, "spin_levels", bits=2)
     assert ham.vartype is SPIN
     # θ = centre + Δ Σ 2^j s_j with Δ = (upper - lower) / (2 (2^k - 1)) = 1: levels ±1, ±3.
     spins = all_assignments(2, SPIN)
     theta = 0.0 + 1.0 * (spins @ np.array([1.0, 2.0]))
     np.testing.assert_array_equal(np.sort(theta), [-3, -1, 1, 3])
-    decoded = ham.variables.provenance.decode(spin_to_binary(spins))[:, 0]
+    decoded = _decode(ham, spins)[:, 0]
     np.testing.assert_allclose(decoded, theta)
     np.testing.assert_allclose(ham.energies(spins), theta**2)
     assert quantize(model, "spin_levels", bits=2, vartype="BINARY")[0].vartype is BINARY
@@ -142,13 +144,14 @@ def test_constant_parameters_get_no_bits() -> None:
         ham, enc, _ = quantize(model, encoding, bits=1, levels=2)
         assert enc.counts()[0] == 0
         xs = all_assignments(ham.num_variables, ham.vartype)
-        thetas = res_decode(ham, xs)
+        thetas = _decode(ham, xs)
         assert np.all(thetas[:, 0] == 2.0)
 
 
-def res_decode(ham: object, xs: np.ndarray) -> np.ndarray:
-    prov = ham.variables.provenance  # type: ignore[attr-defined]
-    return prov.decode(_binary(xs, ham.vartype))  # type: ignore[attr-defined, no-any-return]
+def _decode(ham: Hamiltonian, xs: np.ndarray) -> np.ndarray:
+    prov = ham.variables.provenance
+    assert prov is not None
+    return prov.decode(_binary(xs, ham.vartype))
 
 
 def test_one_hot_levels_and_repair() -> None:

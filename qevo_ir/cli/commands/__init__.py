@@ -1,0 +1,23 @@
+"""One module per ``qevo`` command; each has ``add_parser(subparsers)`` that sets ``run``."""
+
+from qevo_ir.cli.commands import (
+    backends_cmd,
+    compile_cmd,
+    convert_cmd,
+    demo_cmd,
+    inspect_cmd,
+    passes_cmd,
+    solve_cmd,
+    verify_cmd,
+)
+
+ALL = (
+    demo_cmd,
+    inspect_cmd,
+    solve_cmd,
+    convert_cmd,
+    compile_cmd,
+    verify_cmd,
+    passes_cmd,
+    backends_cmd,
+)
