@@ -6,6 +6,8 @@ it, and backend plugins lower it to dimod, Qiskit, Cirq or the exact reference s
 
 from qevo_ir._version import __version__
 from qevo_ir.backend import Backend, Capabilities
+from qevo_ir.compiler import Compiled, compile, solve
+from qevo_ir.embedded import EmbeddedHamiltonian, UnembedResult
 from qevo_ir.errors import (
     BackendError,
     BackendUnavailable,
@@ -19,7 +21,9 @@ from qevo_ir.errors import (
     VerificationError,
 )
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.formats import read_hamiltonian, write_hamiltonian
 from qevo_ir.parameter_model import ParameterModel
+from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.results import SampleResult
 from qevo_ir.variables import Provenance, VariableTable
@@ -33,15 +37,20 @@ __all__ = [
     "BackendUnavailable",
     "Capabilities",
     "CapabilityError",
+    "CompileResult",
+    "Compiled",
+    "EmbeddedHamiltonian",
     "FormatError",
     "Hamiltonian",
     "LabelError",
     "LimitExceeded",
     "ParameterModel",
+    "Pipeline",
     "PipelineError",
     "Provenance",
     "QevoError",
     "SampleResult",
+    "UnembedResult",
     "ValidationError",
     "VariableTable",
     "Vartype",
@@ -49,5 +58,9 @@ __all__ = [
     "__version__",
     "as_vartype",
     "available_backends",
+    "compile",
     "get_backend",
+    "read_hamiltonian",
+    "solve",
+    "write_hamiltonian",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -25,3 +26,9 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the embedding cache of the tests out of the user's ~/.cache."""
+    os.environ["QEVO_CACHE_DIR"] = str(tmp_path_factory.mktemp("qevo-cache"))

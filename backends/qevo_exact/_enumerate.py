@@ -15,7 +15,7 @@ Algorithm
 
 *Split.* The variables are split into a high part (which chunk, which row of the chunk) and
 a low part ``L`` of ``b = 14`` variables (the columns). Every energy is
-``(P[r, j] + v[j]) + rc[r]``: ``P`` is the row-part × ``L`` coupling matrix (fixed, built
+``(P[r, j] + v[j]) + rc[r]``: ``P`` is the row-part-to-``L`` coupling matrix (fixed, built
 once), ``v`` the chunk's column vector, ``rc`` its row constants — one float64 add per state
 and no per-state Python. The tables are built by doubling (``±w`` per variable), never by
 BLAS, so every state gets one well-defined float64 energy whatever path evaluates it.
@@ -470,7 +470,7 @@ class _Scan:
     *super-chunk*, the unit of work), ``H2b`` (``a2b`` bits: which chunk within it),
     ``H1`` (``r1`` bits: the rows of a chunk) and ``L`` (``b`` bits: the columns). With the
     fixed matrix ``P[r, j] = Σ_{i∈H1} s_i(r) Σ_{l∈L} J_il s_l(j)``, the chunk's column vector
-    ``v[j]`` (``e_L`` plus the ``H2``–``L`` couplings) and its row constants ``rc[r]`` (every
+    ``v[j]`` (``e_L`` plus the ``H2``-to-``L`` couplings) and its row constants ``rc[r]`` (every
     term not involving ``L``), the energy of (chunk, row ``r``, column ``j``) is::
 
         E = (P[r, j] + v[j]) + rc[r]

@@ -307,8 +307,8 @@ def _brute(problem: Problem, num_levels: int) -> list[tuple[float, int]]:
     upper = np.zeros((n, n))
     np.add.at(upper, (row, col), J)
     parts = []
-    for start in range(0, 2**n, 1 << 14):
-        spins = index_to_spins(np.arange(start, min(2**n, start + (1 << 14))), n).astype(float)
+    for first in range(0, 2**n, 1 << 14):
+        spins = index_to_spins(np.arange(first, min(2**n, first + (1 << 14))), n).astype(float)
         parts.append(off + spins @ h + ((spins @ upper) * spins).sum(axis=1))
     energies = np.concatenate(parts)
     atol = _default_atol(problem)
@@ -375,7 +375,7 @@ def test_many_distinct_keys_within_a_level() -> None:
     result = enumerate_ising(h, [], [], [], atol=atol, num_levels=3, chunk_bits=8, max_states=4)
     spins = index_to_spins(np.arange(2**n), n).astype(np.float64)
     keys = np.rint(spins @ h * (16 / atol))  # the documented bucketing
-    counts = []
+    counts: list[int] = []
     values = np.unique(keys)
     while values.size and len(counts) < 3:
         start = values[0]

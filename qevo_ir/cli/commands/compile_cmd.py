@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from qevo_ir.cli.commands._common import add_input_options, read_input
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for entry in rep["passes"]:
         bound = "exact" if entry["exact"] else f"bound {entry['energy_bound']:.4g}"
         print(f"    {entry['name']:<12} {bound:<18} {entry['seconds'] * 1e3:8.2f} ms")
+        for warning in (entry.get("details") or {}).get("warnings", []):
+            print(f"qevo: warning: {entry['name']}: {warning}", file=sys.stderr)
     print(f"  targets    {', '.join(compiled.natives)}")
     for name, why in compiled.skipped.items():
         print(f"  skipped    {name}: {why}")

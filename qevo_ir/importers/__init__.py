@@ -1,0 +1,11 @@
+"""Importers: Hamiltonians from other ecosystems' models (dimod, PyQUBO, qiskit-optimization).
+
+Each importer imports its SDK only when called (``qevo_ir.plugins.require``), reads the model
+into validated numpy arrays, and keeps the model's variable names as labels.
+"""
+
+from qevo_ir.importers.dimod_bqm import from_dimod_bqm
+from qevo_ir.importers.pyqubo_model import from_pyqubo
+from qevo_ir.importers.qiskit_qp import from_quadratic_program
+
+__all__ = ["from_dimod_bqm", "from_pyqubo", "from_quadratic_program"]
