@@ -127,8 +127,13 @@ def _quantise_model(
             sols = [solve_block(b, method, **options.get(method, {})) for b in blocks]
             seconds = time.perf_counter() - start
             qlayers = [(s.weights, b) for s, (_, b) in zip(sols, layers, strict=True)]
+            row: dict[str, Any] = {}
+            if method == "qaoa":
+                probs = [c["ground_probability"] for s in sols for c in s.info["qaoa"]["channels"]]
+                row["qaoa_mean_ground_probability"] = float(np.mean(probs)) if probs else None
             rows.append(
-                {
+                row
+                | {
                     "model": name,
                     "bits": bits,
                     "method": method,
@@ -180,6 +185,20 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
                 verdict = "WORSE than greedy"
             if d_near > tol:
                 verdict += ", WORSE than round-to-nearest"
+            worse_layers = [
+                str(k + 1)
+                for k, (a, b) in enumerate(
+                    zip(r["layer_errors"], greedy["layer_errors"], strict=True)
+                )
+                if a > b + 1e-9 * max(1.0, abs(b))
+            ]
+            if worse_layers and len(r["layer_errors"]) > 1:
+                verdict += f"; worse than greedy on layer {', '.join(worse_layers)}"
+            if r.get("qaoa_mean_ground_probability") is not None:
+                verdict += (
+                    f"; mean probability of sampling a channel's optimum "
+                    f"{r['qaoa_mean_ground_probability']:.3g}"
+                )
             acc = r["test_accuracy"] - near["test_accuracy"]
             lines.append(
                 f"{model} {bits}-bit {m}: error {r['total_error']:.4g} vs nearest "
@@ -208,7 +227,7 @@ def run_digits_demo(
     data = load_digits_split(seed)
     sa = {"num_reads": 8 if quick else 16, "num_sweeps": 300 if quick else 1000, "seed": seed}
     qaoa = {"p": 1 if quick else 2, "shots": 256, "restarts": 1 if quick else 2, "seed": seed}
-    qaoa["maxiter"] = 40 if quick else 100
+    qaoa["maxiter"] = 20 if quick else 60
     options = {"sa": sa, "qaoa": qaoa, "exact": {}}
 
     t0 = time.perf_counter()

@@ -149,7 +149,12 @@ def uniform_grid(
             s = (hi - lo) / qmax
         s = np.where(s > 0, s, 1.0)
     else:
-        s = np.broadcast_to(np.asarray(scale, dtype=np.float64), (out,)).copy()
+        given = np.asarray(scale, dtype=np.float64)
+        if given.ndim > 1 or given.size not in (1, out):
+            raise ValidationError(
+                f"scale must be a scalar or one value per channel ({out}), got shape {given.shape}"
+            )
+        s = np.broadcast_to(given.reshape(-1) if given.ndim else given, (out,)).copy()
         if not (np.isfinite(s).all() and np.all(s > 0)):
             raise ValidationError("scale must be positive and finite (a scalar or one per channel)")
     if scheme == "symmetric":
