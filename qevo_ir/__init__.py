@@ -20,8 +20,8 @@ from qevo_ir.errors import (
     ValidationError,
     VerificationError,
 )
-from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.formats import read_hamiltonian, write_hamiltonian
+from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend

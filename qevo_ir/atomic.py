@@ -29,10 +29,16 @@ def check_new(path: str | os.PathLike[str], force: bool) -> None:
 
 
 @overload
-def atomic_open(path: str | os.PathLike[str], mode: Literal["w"]) -> contextlib.AbstractContextManager[IO[str]]: ...
+def atomic_open(
+    path: str | os.PathLike[str], mode: Literal["w"]
+) -> contextlib.AbstractContextManager[IO[str]]: ...
 @overload
-def atomic_open(path: str | os.PathLike[str], mode: Literal["wb"]) -> contextlib.AbstractContextManager[IO[bytes]]: ...
-def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> contextlib.AbstractContextManager[IO[Any]]:  # noqa: E501
+def atomic_open(
+    path: str | os.PathLike[str], mode: Literal["wb"]
+) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w"
+) -> contextlib.AbstractContextManager[IO[Any]]:
     """Context manager yielding a file whose content replaces ``path`` only on success."""
     return _atomic(Path(path), mode)
 

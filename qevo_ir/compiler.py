@@ -59,7 +59,7 @@ IR_NAME = "compiled.qevo.json"
 SOURCE_NAME = "source.qevo.json"
 
 
-def load_source(source: Hamiltonian | ParameterModel | str | os.PathLike[str]) -> Any:
+def load_source(source: object) -> Any:
     """A Hamiltonian or ParameterModel as given, or the Hamiltonian read from a file."""
     if isinstance(source, Hamiltonian | ParameterModel):
         return source
@@ -162,7 +162,10 @@ class Compiled:
         if hasattr(ir, "chains"):
             write_hamiltonian(ir.target, directory / "embedded_target.qevo.json")
             files.append(("ir", directory / "embedded_target.qevo.json"))
-            chains = {"chains": [c.tolist() for c in ir.chains], "chain_strength": ir.chain_strength}
+            chains = {
+                "chains": [c.tolist() for c in ir.chains],
+                "chain_strength": ir.chain_strength,
+            }
             atomic_write_text(directory / "chains.json", json.dumps(chains) + "\n")
             files.append(("ir", directory / "chains.json"))
         for name, native in self.natives.items():
@@ -250,7 +253,7 @@ def _lowerable(name: str, backend: Backend, ir: Any) -> Any:
     return ir
 
 
-def compile(  # noqa: A001 - the verb users expect, like Python's own compile()
+def compile(
     source: Hamiltonian | ParameterModel | str | os.PathLike[str],
     pipeline: str | Pipeline | None = None,
     target: str | Sequence[str] = "exact",
@@ -338,7 +341,10 @@ def solve(
             raise ValidationError("solve() with an embed pass: use the dimod backend's solve")
         decoded = compiled.decode(result.to_vartype(ir.vartype))
         result = SampleResult.from_samples(
-            src, decoded, vartype=src.vartype, num_occurrences=result.num_occurrences,
+            src,
+            decoded,
+            vartype=src.vartype,
+            num_occurrences=result.num_occurrences,
             info=result.info,
         )
     result.info.setdefault("backend", backend)

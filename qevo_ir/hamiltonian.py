@@ -328,9 +328,7 @@ class Hamiltonian:
             offset = self._offset - self._linear.sum() + q.sum()
         lin = np.asarray(lin, dtype=np.float64)
         quad = np.asarray(quad, dtype=np.float64)
-        return Hamiltonian._trusted(
-            target, lin, r, c, quad, float(offset), self._variables
-        )
+        return Hamiltonian._trusted(target, lin, r, c, quad, float(offset), self._variables)
 
     def to_spin(self) -> Hamiltonian:
         return self.change_vartype(SPIN)
@@ -389,9 +387,7 @@ class Hamiltonian:
             values[i], fixed[i] = value, True
         return self.fix_indices(np.flatnonzero(fixed), values[fixed])
 
-    def fix_indices(
-        self, indices: npt.ArrayLike, values: npt.ArrayLike
-    ) -> Hamiltonian:
+    def fix_indices(self, indices: npt.ArrayLike, values: npt.ArrayLike) -> Hamiltonian:
         """:meth:`fix_variables` by index, vectorised."""
         n = self.num_variables
         idx = as_index_array(indices, n, "fixed indices")

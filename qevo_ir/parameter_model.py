@@ -51,7 +51,7 @@ class ParameterModel:
         names: Sequence[str] = (),
         block: npt.ArrayLike | None = None,
     ) -> ParameterModel:
-        """Validate and build; scalars for ``lower``/``upper``/``integer`` apply to every parameter."""
+        """Validate and build; scalar ``lower``/``upper``/``integer`` apply to every parameter."""
         if sp.issparse(Q):
             q_arr: npt.NDArray[np.float64] | sp.csr_matrix = sp.csr_matrix(Q, dtype=np.float64)
             shape = q_arr.shape

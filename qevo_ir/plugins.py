@@ -10,7 +10,6 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any
 
 from qevo_ir.backend import Backend
 from qevo_ir.errors import BackendError, BackendUnavailable
@@ -98,5 +97,3 @@ def require(module: str, extra: str) -> ModuleType:
             f"{module} is not installed ({exc.__class__.__name__}: {exc}); "
             f"install it with: pip install 'qevo-ir[{extra}]'"
         ) from exc
-
-

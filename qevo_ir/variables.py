@@ -149,12 +149,9 @@ class Provenance:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Provenance):
             return NotImplemented
-        return (
-            self.parameter_names == other.parameter_names
-            and all(
-                np.array_equal(getattr(self, f), getattr(other, f))
-                for f in ("block", "parameter", "bit", "weight", "base")
-            )
+        return self.parameter_names == other.parameter_names and all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("block", "parameter", "bit", "weight", "base")
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -277,9 +274,7 @@ class VariableTable:
         """A table whose labels are ``mapping[label]`` where given, unchanged otherwise."""
         for key in mapping:
             self.index(key)  # unknown labels are an error, not a silent no-op
-        return VariableTable(
-            [mapping.get(x, x) for x in self.labels], provenance=self._provenance
-        )
+        return VariableTable([mapping.get(x, x) for x in self.labels], provenance=self._provenance)
 
     def with_provenance(self, provenance: Provenance | None) -> VariableTable:
         return VariableTable(

@@ -49,7 +49,12 @@ class CheckResult:
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"artifact": self.artifact, "check": self.check, "ok": self.ok, "detail": self.detail}
+        return {
+            "artifact": self.artifact,
+            "check": self.check,
+            "ok": self.ok,
+            "detail": self.detail,
+        }
 
 
 def _tolerance(ham: Hamiltonian) -> float:
@@ -83,7 +88,8 @@ def check_energy_lowering(
     if err > _tolerance(ham):
         k = int(np.argmax(np.abs(got - want)))
         return False, (
-            f"energy mismatch on {how} assignments: row {k} gives {float(got[k])!r} in the artifact, "
+            f"energy mismatch on {how} assignments: row {k} gives {float(got[k])!r} in the "
+            "artifact, "
             f"{float(want[k])!r} in the IR"
         )
     return True, f"energies equal on {len(samples)} {how} assignments (max error {err:.3g})"
@@ -195,7 +201,7 @@ def _run_worker(task: dict[str, Any]) -> dict[str, Any]:
             capture_output=True,
             text=True,
             timeout=WORKER_TIMEOUT_S,
-            preexec_fn=_limit_worker,  # noqa: PLW1509 - no threads are running here
+            preexec_fn=_limit_worker,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -272,7 +278,9 @@ def verify_directory(directory: str | os.PathLike[str]) -> list[CheckResult]:
         if kind == "qaoa" and ham.num_variables > QAOA_CHECK_MAX_QUBITS:
             results.append(
                 CheckResult(
-                    name, kind, False,
+                    name,
+                    kind,
+                    False,
                     f"not checked: {ham.num_variables} qubits is above the verifier's "
                     f"statevector limit of {QAOA_CHECK_MAX_QUBITS}",
                 )

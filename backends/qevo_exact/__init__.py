@@ -22,7 +22,7 @@ from qevo_ir.backend import Capabilities
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
-from qevo_ir.vartypes import BINARY, SPIN, Vartype, spin_to_binary
+from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 
 __all__ = ["MAX_VARIABLES", "ExactBackend", "ExactLevel", "ExactSolution", "solve_exact"]
 
@@ -129,9 +129,16 @@ def solve_exact(
     start = time.perf_counter()
     try:
         result = enumerate_ising(
-            spin.linear, spin.row, spin.col, spin.quad, spin.offset,
-            num_levels=num_levels, max_states=max_states, atol=atol,
-            max_variables=max_variables, progress=progress,
+            spin.linear,
+            spin.row,
+            spin.col,
+            spin.quad,
+            spin.offset,
+            num_levels=num_levels,
+            max_states=max_states,
+            atol=atol,
+            max_variables=max_variables,
+            progress=progress,
         )
     except ValueError as exc:  # the kernel's own limit checks
         raise LimitExceeded(str(exc)) from None
@@ -194,5 +201,3 @@ class ExactBackend:
                 "levels": [(lv.energy, lv.count) for lv in sol.levels],
             },
         )
-
-

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from qevo_ir._version import __version__
-from qevo_ir.cli import commands
+from qevo_ir.cli.commands import ALL as COMMANDS
 from qevo_ir.errors import QevoError
 
 __all__ = ["build_parser", "main"]
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop the command after SECONDS (nothing partial is left behind)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in commands.ALL:
+    for module in COMMANDS:
         module.add_parser(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies that generate Hamiltonians, labels and parameter models, edge cases included.
+"""Hypothesis strategies for Hamiltonians, labels and parameter models, edge cases included.
 
 ``hamiltonians()`` draws either vartype, optional labels (ints, strings, tuples), and covers the
 empty problem, isolated variables, explicit zero couplings, and tiny and huge magnitudes.
@@ -82,8 +82,14 @@ def hamiltonians(
     if use_labels:
         names = draw(st.lists(labels(), min_size=n, max_size=n, unique_by=_label_key))
     return Hamiltonian(
-        h, row, col, np.array(values, dtype=np.float64), offset,
-        vartype=vt, variables=names, keep_zeros=keep_zeros,
+        h,
+        row,
+        col,
+        np.array(values, dtype=np.float64),
+        offset,
+        vartype=vt,
+        variables=names,
+        keep_zeros=keep_zeros,
     )
 
 
@@ -98,7 +104,11 @@ def spin_hamiltonians(**kwargs: Any) -> st.SearchStrategy[Hamiltonian]:
 
 @st.composite
 def parameter_models(
-    draw: st.DrawFn, *, min_parameters: int = 1, max_parameters: int = 4, integer: bool | None = None
+    draw: st.DrawFn,
+    *,
+    min_parameters: int = 1,
+    max_parameters: int = 4,
+    integer: bool | None = None,
 ) -> ParameterModel:
     """A random ParameterModel with a symmetric dense Q and bounds ``lower < upper``."""
     p = draw(st.integers(min_parameters, max_parameters))

@@ -57,8 +57,12 @@ def test_solve_dimod_bqm_json_matches_dimod_exact_solver(
     rng = np.random.default_rng(5)
     n = 12
     h = {f"v{i}": float(rng.integers(-2, 3)) for i in range(n)}
-    J = {(f"v{i}", f"v{j}"): float(rng.integers(-1, 2))
-         for i in range(n) for j in range(i + 1, n) if rng.random() < 0.4}
+    J = {
+        (f"v{i}", f"v{j}"): float(rng.integers(-1, 2))
+        for i in range(n)
+        for j in range(i + 1, n)
+        if rng.random() < 0.4
+    }
     bqm = dimod.BinaryQuadraticModel.from_ising(h, J, 0.5)
     path = tmp_path / "problem.bqm.json"
     path.write_text(json.dumps(bqm.to_serializable(use_bytes=False)))
@@ -105,11 +109,30 @@ def test_compile_all_then_verify_then_corrupt(
     pytest.importorskip("qiskit")
     pytest.importorskip("cirq")
     out = tmp_path / "out"
-    code, _, _ = run(capsys, "compile", str(ring), "--target", "all", "--layers", "2",
-                     "--pipeline", "gauge(seed=1) | sparsify(abs=0.05)", "-o", str(out))
+    code, _, _ = run(
+        capsys,
+        "compile",
+        str(ring),
+        "--target",
+        "all",
+        "--layers",
+        "2",
+        "--pipeline",
+        "gauge(seed=1) | sparsify(abs=0.05)",
+        "-o",
+        str(out),
+    )
     assert code == 0
-    for name in ("bqm.json", "bqm.coo", "qaoa.qasm", "qaoa.qpy", "qaoa.cirq.json",
-                 "exact.json", "report.json", "compiled.qevo.json"):
+    for name in (
+        "bqm.json",
+        "bqm.coo",
+        "qaoa.qasm",
+        "qaoa.qpy",
+        "qaoa.cirq.json",
+        "exact.json",
+        "report.json",
+        "compiled.qevo.json",
+    ):
         assert (out / name).is_file(), name
     report = json.loads((out / "report.json").read_text())
     assert [p["name"] for p in report["passes"]] == ["gauge", "sparsify"]
@@ -192,8 +215,13 @@ def test_passes_and_backends_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qevo-ir", "version": 99}')
-    proc = subprocess.run([sys.executable, "-m", "qevo_ir.cli.main", "inspect", str(bad)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qevo_ir.cli.main", "inspect", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("qevo: error: ")
     assert str(bad) in proc.stderr

@@ -88,8 +88,9 @@ def test_qubo_diagonal_is_linear_and_ising_diagonal_is_offset() -> None:
 
 
 def test_canonical_form_sums_duplicates_and_drops_zeros() -> None:
-    ham = Hamiltonian(np.zeros(4), [3, 1, 2, 1, 0], [0, 2, 1, 3, 1], [1.0, 2.0, 3.0, 4.0, 0.0],
-                      vartype=SPIN)
+    ham = Hamiltonian(
+        np.zeros(4), [3, 1, 2, 1, 0], [0, 2, 1, 3, 1], [1.0, 2.0, 3.0, 4.0, 0.0], vartype=SPIN
+    )
     np.testing.assert_array_equal(ham.row, [0, 1, 1])
     np.testing.assert_array_equal(ham.col, [3, 2, 3])
     np.testing.assert_array_equal(ham.quad, [1.0, 5.0, 4.0])
@@ -112,12 +113,24 @@ def test_content_hash_ignores_term_order(ham: Hamiltonian, rnd) -> None:  # type
     order = list(range(ham.num_interactions))
     rnd.shuffle(order)
     flipped = [rnd.random() < 0.5 for _ in order]
-    row = np.array([ham.col[k] if f else ham.row[k] for k, f in zip(order, flipped, strict=True)],
-                   dtype=np.int64)
-    col = np.array([ham.row[k] if f else ham.col[k] for k, f in zip(order, flipped, strict=True)],
-                   dtype=np.int64)
-    again = Hamiltonian(ham.linear, row, col, ham.quad[order], ham.offset, vartype=ham.vartype,
-                        variables=ham.variables, keep_zeros=True)
+    row = np.array(
+        [ham.col[k] if f else ham.row[k] for k, f in zip(order, flipped, strict=True)],
+        dtype=np.int64,
+    )
+    col = np.array(
+        [ham.row[k] if f else ham.col[k] for k, f in zip(order, flipped, strict=True)],
+        dtype=np.int64,
+    )
+    again = Hamiltonian(
+        ham.linear,
+        row,
+        col,
+        ham.quad[order],
+        ham.offset,
+        vartype=ham.vartype,
+        variables=ham.variables,
+        keep_zeros=True,
+    )
     assert again == ham
     assert again.content_hash() == ham.content_hash()
 
@@ -143,7 +156,9 @@ def test_fix_variables_substitutes_exactly(ham: Hamiltonian, data: st.DataObject
         full = np.zeros(n, dtype=np.int8)
         full[fixed] = vals
         full[free] = y
-        assert reduced.energy(y) == pytest.approx(ham.energy(full), abs=1e-9 * (1 + abs(ham.energy(full))))
+        assert reduced.energy(y) == pytest.approx(
+            ham.energy(full), abs=1e-9 * (1 + abs(ham.energy(full)))
+        )
 
 
 def test_energy_of_mapping_and_relabel() -> None:

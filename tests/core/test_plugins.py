@@ -10,8 +10,13 @@ import pytest
 from qevo_ir import BackendError, BackendUnavailable, Capabilities, Hamiltonian
 from qevo_ir.backend import Backend, check_capabilities
 from qevo_ir.errors import CapabilityError
-from qevo_ir.plugins import available_backends, get_backend, register_backend, require
-from qevo_ir.plugins import unregister_backend
+from qevo_ir.plugins import (
+    available_backends,
+    get_backend,
+    register_backend,
+    require,
+    unregister_backend,
+)
 
 
 def test_builtin_backends_register_through_entry_points() -> None:
@@ -27,8 +32,9 @@ def test_core_imports_no_vendor_sdk() -> None:
         "('dimod','dwave','qiskit','cirq','minorminer','sympy','networkx','numba')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -39,7 +45,7 @@ def test_missing_sdk_error_carries_install_command() -> None:
 
 
 def test_unknown_and_duplicate_names() -> None:
-    with pytest.raises(BackendError, match="installed backends: .*exact"):
+    with pytest.raises(BackendError, match=r"installed backends: .*exact"):
         get_backend("no-such-backend")
     with pytest.raises(BackendError, match="already registered"):
         register_backend("exact", lambda: get_backend("exact"))

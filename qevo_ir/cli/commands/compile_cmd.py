@@ -32,7 +32,9 @@ def add_parser(sub: Any) -> None:
     add_input_options(p)
     p.add_argument("--pipeline", "-p", default="", help="passes to run (default: none)")
     p.add_argument(
-        "--target", "-t", default="exact",
+        "--target",
+        "-t",
+        default="exact",
         help="exact, dimod, qiskit, cirq, a comma-separated list, or all (default: exact)",
     )
     p.add_argument("--layers", type=int, default=1, help="QAOA depth p (default 1)")
@@ -48,7 +50,9 @@ def _floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:

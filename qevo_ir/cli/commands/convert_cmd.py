@@ -20,10 +20,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("output", metavar="OUT")
     p.add_argument("--from", dest="in_format", metavar="NAME", help="input format (skip detection)")
     p.add_argument("--to", dest="out_format", metavar="NAME", help="output format")
-    p.add_argument("--vartype", choices=["SPIN", "BINARY"],
-                   help="vartype of a COO input without a header")
-    p.add_argument("--drop-labels", action="store_true",
-                   help="allow writing a labelled problem to COO/qbsolv (labels become indices)")
+    p.add_argument(
+        "--vartype", choices=["SPIN", "BINARY"], help="vartype of a COO input without a header"
+    )
+    p.add_argument(
+        "--drop-labels",
+        action="store_true",
+        help="allow writing a labelled problem to COO/qbsolv (labels become indices)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(run=run)
 
@@ -34,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_new(args.output, args.force)
     ham = read_hamiltonian(args.file, format=args.in_format, vartype=args.vartype)
-    write_hamiltonian(ham, args.output, args.out_format, force=args.force,
-                      drop_labels=args.drop_labels)
-    print(f"wrote {args.output} ({ham.num_variables} variables, {ham.num_interactions} "
-          "interactions)")
+    write_hamiltonian(
+        ham, args.output, args.out_format, force=args.force, drop_labels=args.drop_labels
+    )
+    print(
+        f"wrote {args.output} ({ham.num_variables} variables, {ham.num_interactions} interactions)"
+    )
     return 0

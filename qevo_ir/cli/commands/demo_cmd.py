@@ -53,16 +53,24 @@ def run(args: argparse.Namespace) -> int:
 
     ham = demo_hamiltonian(args.seed)
     print("qevo demo — part 1: one Hamiltonian, every backend")
-    print(f"  a frustrated 10-spin ring: {ham.num_variables} variables, "
-          f"{ham.num_interactions} couplings, SPIN, labels s0..s9\n")
+    print(
+        f"  a frustrated 10-spin ring: {ham.num_variables} variables, "
+        f"{ham.num_interactions} couplings, SPIN, labels s0..s9\n"
+    )
     exact = solve(ham, "exact")
     ground = exact.info["ground_energy"]
     rows: list[tuple[Any, ...]] = [
-        ("exact", "exhaustive enumeration", ground, 0.0, "1 (exact)",
-         f"{exact.info['seconds_total'] * 1e3:.1f} ms")
+        (
+            "exact",
+            "exhaustive enumeration",
+            ground,
+            0.0,
+            "1 (exact)",
+            f"{exact.info['seconds_total'] * 1e3:.1f} ms",
+        )
     ]
     installed = set(available_backends())
-    runs = [
+    runs: list[tuple[str, str | None, str, dict[str, Any]]] = [
         ("sa", "dimod", "simulated annealing (dwave-samplers)", {"num_reads": 100}),
         ("steepest", "dimod", "steepest descent (dwave-samplers)", {"num_reads": 100}),
         ("qaoa", None, "QAOA p=2, numpy fast path", {"layers": 2, "shots": 1000}),
@@ -82,11 +90,14 @@ def run(args: argparse.Namespace) -> int:
             continue
         hits = res.num_occurrences[res.energies <= ground + 1e-9].sum()
         share = f"{hits / res.num_occurrences.sum():.3f}"
-        rows.append((name, what, res.best_energy, res.best_energy - ground, share,
-                     f"{secs * 1e3:.1f} ms"))
+        rows.append(
+            (name, what, res.best_energy, res.best_energy - ground, share, f"{secs * 1e3:.1f} ms")
+        )
     print(table(rows, ["solver", "method", "best energy", "gap", "P(ground)", "time"]))
-    print("\n  The exact answer is the reference; no solver above is faster than enumeration at "
-          "this size.\n  QAOA's P(ground) is the share of shots landing on a ground state.")
+    print(
+        "\n  The exact answer is the reference; no solver above is faster than enumeration at "
+        "this size.\n  QAOA's P(ground) is the share of shots landing on a ground state."
+    )
 
     print("\npart 2: compile to every artifact, then verify each against the IR")
     with tempfile.TemporaryDirectory(prefix="qevo-demo-") as out:

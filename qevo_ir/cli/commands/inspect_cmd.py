@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  quadratic range    [{quad['min']}, {quad['max']}]")
     print(f"  dynamic range      {info['dynamic_range_bits']:.2f} bits")
     deg = info["degree"]
-    print(f"  degree             max {deg['max']}, mean {deg['mean']:.3g}, isolated {deg['isolated']}")
+    print(
+        f"  degree             max {deg['max']}, mean {deg['mean']:.3g}, isolated {deg['isolated']}"
+    )
     print(f"  components         {info['connected_components']}")
     print(f"  content hash       {info['content_hash'][:16]}…")
     return 0

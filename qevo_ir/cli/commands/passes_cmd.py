@@ -9,9 +9,12 @@ from qevo_ir.cli.output import emit_json
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("passes", help="list compiler passes and their options",
-                       description="List every compiler pass with its input/output types, "
-                       "whether it is exact, and its options with defaults.")
+    p = sub.add_parser(
+        "passes",
+        help="list compiler passes and their options",
+        description="List every compiler pass with its input/output types, "
+        "whether it is exact, and its options with defaults.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(run=run)
 

@@ -51,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
     plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
     opts: dict[str, Any] = {}
     if plugin == "exact":
-        opts = {"num_levels": args.levels, "max_states": args.max_states,
-                "progress": progress_bar("enumerating")}
+        opts = {
+            "num_levels": args.levels,
+            "max_states": args.max_states,
+            "progress": progress_bar("enumerating"),
+        }
     elif plugin == "dimod":
         opts = {"num_reads": args.num_reads, "seed": args.seed}
     else:
@@ -108,20 +111,25 @@ def _atol(ham: Any) -> float:
 
 
 def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
-    print(f"{out['file']}: {out['num_variables']} {out['vartype']} variables, "
-          f"backend {out['backend']} ({out['seconds']:.3g} s)")
+    print(
+        f"{out['file']}: {out['num_variables']} {out['vartype']} variables, "
+        f"backend {out['backend']} ({out['seconds']:.3g} s)"
+    )
     if "ground_energy" in out:
         print(f"ground energy  {out['ground_energy']!r}")
         print(f"degeneracy     {out['degeneracy']}")
         states = out["ground_states"][:show]
         if len(out["levels"]) > 1:
-            print(table([(i, lv["energy"], lv["count"]) for i, lv in enumerate(out["levels"])],
-                        ["level", "energy", "count"]))
+            print(
+                table(
+                    [(i, lv["energy"], lv["count"]) for i, lv in enumerate(out["levels"])],
+                    ["level", "energy", "count"],
+                )
+            )
     else:
         print(f"best energy    {out['best_energy']!r}")
         if "exact_ground_energy" in out:
-            print(f"exact ground   {out['exact_ground_energy']!r}  "
-                  f"(gap {out['gap_to_exact']:.6g})")
+            print(f"exact ground   {out['exact_ground_energy']!r}  (gap {out['gap_to_exact']:.6g})")
         states = [s["assignment"] for s in out["samples"][:show]]
     names = [str(x) for x in labels]
     if states and len(names) <= 24:
