@@ -2,6 +2,7 @@
 
 from qevo_ir.cli.commands import (
     backends_cmd,
+    bench_cmd,
     compile_cmd,
     convert_cmd,
     demo_cmd,
@@ -20,4 +21,5 @@ ALL = (
     verify_cmd,
     passes_cmd,
     backends_cmd,
+    bench_cmd,
 )
