@@ -219,8 +219,8 @@ class GramBlock(abc.ABC):
         p = self._param_index[used]
         contrib = flat[:, used] * self._bit_weight[used]
         keys = (np.arange(len(flat), dtype=np.int64)[:, None] * num_params + p).reshape(-1)
-        out = np.bincount(keys, weights=contrib.reshape(-1), minlength=len(flat) * num_params)
-        out = out.reshape(len(flat), num_params) + self._base
+        sums = np.bincount(keys, weights=contrib.reshape(-1), minlength=len(flat) * num_params)
+        out: FloatArray = sums.reshape(len(flat), num_params) + self._base
         return self._finish(out.reshape(*lead, *self._param_shape))
 
     def _finish(self, params: FloatArray) -> npt.NDArray[Any]:
@@ -277,7 +277,7 @@ class GramBlock(abc.ABC):
         *,
         vartype: Vartype | str | None = None,
     ) -> npt.NDArray[Any]:
-        """Parameters (shaped like :attr:`param_shape`) from a sample; see :meth:`bits_from_sample`."""
+        """Parameters shaped like :attr:`param_shape` from a sample (see ``bits_from_sample``)."""
         return self.decode_bits(self.bits_from_sample(sample, vartype=vartype))
 
     def nearest(self) -> npt.NDArray[Any]:

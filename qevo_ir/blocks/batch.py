@@ -131,12 +131,26 @@ class GramBatch:
         ``linear_a = scale_a² G_ii - 2 scale_a (G r)_i`` with ``i = index[a]``, and pair
         couplings ``2 scale_a scale_b G_ij``.
         """
-        u = np.where(free, scale, 0.0)
+        f = np.asarray(free, dtype=bool)
+        u = np.where(f, scale, 0.0)
         gr = residual @ gram  # G is symmetric
         offset = np.einsum("ck,ck->c", gr, residual)
-        diag = np.diagonal(gram)[index]
-        linear = u * u * diag - 2.0 * u * gr[:, index]
-        return cls.create(gram, index, u, linear, offset, free)
+        k = gram.shape[0]
+        identity = len(index) == k and bool(np.all(index == np.arange(k)))
+        diag = np.diagonal(gram) if identity else np.diagonal(gram)[index]
+        field = gr if identity else gr[:, index]
+        linear = u * (u * diag - 2.0 * field)  # zero on absent slots, where u = 0
+        c = u.shape[0]
+        return cls(
+            gram=np.ascontiguousarray(gram, dtype=np.float64),
+            index=np.asarray(index, dtype=np.int64).copy(),
+            scale=u,
+            linear=linear,
+            offset=offset,
+            free=f.copy(),
+            penalty=np.zeros(c),
+            target=np.zeros(c),
+        )
 
     def with_penalty(self, penalty: npt.ArrayLike, target: npt.ArrayLike) -> GramBatch:
         """The same batch with ``penalty[c] (Σ x - target[c])²`` added to each channel."""
@@ -186,9 +200,7 @@ class GramBatch:
         k = self.gram.shape[0]
         m = self.num_slots
         lead = values.shape[:-1]
-        scatter = sp.csr_matrix(
-            (np.ones(m), (np.arange(m), self.index)), shape=(m, k)
-        )
+        scatter = sp.csr_matrix((np.ones(m), (np.arange(m), self.index)), shape=(m, k))
         flat = values.reshape(-1, m)
         out = np.asarray((scatter.T @ flat.T).T)
         return out.reshape(*lead, k)
@@ -197,8 +209,7 @@ class GramBatch:
         x = np.asarray(bits)
         if x.shape[-2:] != self.free.shape:
             raise ValidationError(
-                f"bits must have shape (..., {self.num_channels}, {self.num_slots}), "
-                f"got {x.shape}"
+                f"bits must have shape (..., {self.num_channels}, {self.num_slots}), got {x.shape}"
             )
         if x.size and not np.all((x == 0) | (x == 1)):
             raise ValidationError("bits must be 0 or 1 (BINARY values)")
@@ -213,9 +224,7 @@ class GramBatch:
         ux = x * self.scale
         y = self._aggregate(ux)
         diag = np.diagonal(self.gram)[self.index]
-        quad = np.einsum("...k,...k->...", y @ self.gram, y) - np.sum(
-            ux * ux * diag, axis=-1
-        )
+        quad = np.einsum("...k,...k->...", y @ self.gram, y) - np.sum(ux * ux * diag, axis=-1)
         e = self.offset + np.sum(self.linear * x, axis=-1) + quad
         if penalty and np.any(self.penalty):
             e = e + self.penalty * (x.sum(axis=-1) - self.target) ** 2
@@ -237,7 +246,8 @@ class GramBatch:
     # ------------------------------------------------------------------ local search
     def _fields(self, x: FloatArray) -> FloatArray:
         """``z = G y`` with ``y`` the aggregated ``scale * x``: shape ``(C', k)``."""
-        return self._aggregate(x * self.scale[: len(x)]) @ self.gram  # type: ignore[no-any-return]
+        z: FloatArray = self._aggregate(x * self.scale[: len(x)]) @ self.gram
+        return z
 
     def _deltas(
         self,
@@ -262,7 +272,8 @@ class GramBatch:
 
     def _tolerance(self, x0: FloatArray) -> FloatArray:
         scale = np.abs(self.offset) + np.abs(self.linear).sum(axis=1) + self.flip_bound()
-        return 1e-12 * (1.0 + scale + np.abs(self.energies(x0)))
+        tol: FloatArray = 1e-12 * (1.0 + scale + np.abs(self.energies(x0)))
+        return tol
 
     def descend(self, bits: npt.ArrayLike, *, max_steps: int | None = None) -> npt.NDArray[np.int8]:
         """Best-improvement one-flip descent on every channel at once, from ``bits`` ``(C, m)``.
@@ -295,7 +306,7 @@ class GramBatch:
     def _local_search(
         self, x0: FloatArray, max_steps: int | None, *, swap: bool
     ) -> npt.NDArray[np.int8]:
-        c, m = x0.shape
+        _c, m = x0.shape
         limit = 20 * m + 20 if max_steps is None else int(max_steps)
         x = x0.copy()
         tol = self._tolerance(x0)
@@ -482,7 +493,7 @@ class GramBatch:
             if len(store) >= 16:
                 store.pop(next(iter(store)))
             got = store[n] = _upper_pairs(n)
-        return got  # type: ignore[no-any-return]
+        return got
 
 
 def _upper_pairs(n: int) -> tuple[IntArray, IntArray]:

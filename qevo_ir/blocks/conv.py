@@ -62,9 +62,7 @@ def im2col(
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape
     if h < kh or w < kw:
-        raise ValidationError(
-            f"the padded input ({h}x{w}) is smaller than the kernel ({kh}x{kw})"
-        )
+        raise ValidationError(f"the padded input ({h}x{w}) is smaller than the kernel ({kh}x{kw})")
     win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, Ho, Wo, kh, kw)
     ho, wo = win.shape[2], win.shape[3]
     return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw)
@@ -76,7 +74,7 @@ def conv2d_gram(
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
 ) -> tuple[FloatArray, int]:
-    """``(G, rows)``: ``G = PᵀP / rows`` over all im2col patches ``P``, built in chunks of images."""
+    """``(G, rows)``: ``G = PᵀP / rows`` over every im2col patch ``P``, in chunks of images."""
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim != 4 or x.shape[0] == 0:
         raise ValidationError(f"inputs must be a non-empty (N, C, H, W) array, got {x.shape}")
@@ -114,7 +112,7 @@ class Conv2dRounding(LinearRounding):
 
     kind = "conv2d_rounding"
 
-    def __init__(  # noqa: D417 - parameters are documented on the class
+    def __init__(
         self,
         weight: npt.ArrayLike,
         inputs: npt.ArrayLike,
@@ -155,9 +153,7 @@ class Conv2dRounding(LinearRounding):
         return self._rows
 
     def _labels(self, channel: IntArray, slot: IntArray) -> list[Label]:
-        _, c, kh, kw = self.param_shape
+        _, _c, kh, kw = self.param_shape
         ci, rest = np.divmod(slot, kh * kw)
         ii, jj = np.divmod(rest, kw)
-        return list(
-            zip(channel.tolist(), ci.tolist(), ii.tolist(), jj.tolist(), strict=True)
-        )
+        return list(zip(channel.tolist(), ci.tolist(), ii.tolist(), jj.tolist(), strict=True))

@@ -8,8 +8,11 @@ time per method, plus a 16-input variant small enough for exact search and simul
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +50,15 @@ def load_digits_split(seed: int = 0, test_fraction: float = 0.3) -> _Split:
     x = np.asarray(data.data, dtype=np.float64) / 16.0
     y = np.asarray(data.target, dtype=np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
-    n_test = int(round(test_fraction * len(y)))
+    n_test = round(test_fraction * len(y))
     test, train = order[:n_test], order[n_test:]
     return _Split(x[train], y[train], x[test], y[test])
 
 
 def _pool(x: FloatArray) -> FloatArray:
     """2x2 average pooling of 8x8 images: 64 pixels to 16 features."""
-    return x.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16)
+    pooled: FloatArray = x.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16)
+    return pooled
 
 
 def _forward(
@@ -77,7 +81,7 @@ def train_mlp(
     """Full-batch Adam on softmax cross-entropy; ``sizes`` like ``(64, 32, 10)``. Deterministic."""
     rng = np.random.default_rng(seed)
     params: list[FloatArray] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         params.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_out, fan_in)))
         params.append(np.zeros(fan_out))
     m = [np.zeros_like(p) for p in params]
@@ -148,7 +152,9 @@ def _quantise_model(
 
 
 def _print_table(rows: list[dict[str, Any]], print_fn: Callable[[str], Any]) -> None:
-    header = f"{'model':<14}{'bits':>5}  {'method':<8}{'layer errors':>26}{'test acc':>10}{'time s':>9}"
+    header = (
+        f"{'model':<14}{'bits':>5}  {'method':<8}{'layer errors':>26}{'test acc':>10}{'time s':>9}"
+    )
     print_fn(header)
     print_fn("-" * len(header))
     for r in rows:
@@ -210,7 +216,11 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def run_digits_demo(
-    print_fn: Callable[[str], Any] = print, quick: bool = False, *, seed: int = 0
+    print_fn: Callable[[str], Any] = print,
+    quick: bool = False,
+    *,
+    seed: int = 0,
+    include_qaoa: bool = True,
 ) -> list[dict[str, Any]]:
     """Train, quantise and report; returns one row per (model, bits, method).
 
@@ -222,12 +232,52 @@ def run_digits_demo(
     Each row: ``model``, ``bits``, ``method``, ``layer_errors`` (reconstruction error
     ``‖XWᵀ - XŴᵀ‖²/N`` per layer), ``total_error``, ``test_accuracy`` (all layers quantised,
     biases kept in float), ``seconds`` (solving every layer), ``float_accuracy`` on the first
-    row of each model.
+    row of each model. ``include_qaoa=False`` leaves out the (slowest) QAOA rows.
     """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_single_threaded_blas())
+        if include_qaoa:
+            stack.enter_context(_single_threaded_numba())
+        return _run(print_fn, quick, seed, include_qaoa)
+
+
+def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread: these matrices are tiny, and on a busy 2-core machine a
+    threaded BLAS spinning on 64x32 products was measured 15x slower than one thread."""
+    try:  # imported by name: threadpoolctl ships no type information
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:  # it comes with scikit-learn; without it, run as configured
+        return contextlib.nullcontext()
+    limiter: contextlib.AbstractContextManager[Any] = threadpoolctl.threadpool_limits(
+        limits=1, user_api="blas"
+    )
+    return limiter
+
+
+@contextlib.contextmanager
+def _single_threaded_numba() -> Iterator[None]:
+    """One numba thread for the 16-qubit QAOA simulations (restored afterwards): at this size
+    a parallel loop on a busy machine was measured 14x slower than a serial one."""
+    try:
+        import numba
+    except ImportError:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _run(
+    print_fn: Callable[[str], Any], quick: bool, seed: int, include_qaoa: bool
+) -> list[dict[str, Any]]:
     data = load_digits_split(seed)
     sa = {"num_reads": 8 if quick else 16, "num_sweeps": 300 if quick else 1000, "seed": seed}
     qaoa = {"p": 1 if quick else 2, "shots": 256, "restarts": 1 if quick else 2, "seed": seed}
-    qaoa["maxiter"] = 20 if quick else 60
+    qaoa["maxiter"] = 15 if quick else 60
     options = {"sa": sa, "qaoa": qaoa, "exact": {}}
 
     t0 = time.perf_counter()
@@ -254,7 +304,9 @@ def run_digits_demo(
     tiny_acc = _accuracy(xs_test, data.y_test, tiny)
     print_fn(f"tiny softmax 16-10 on 2x2-pooled digits: float test accuracy {tiny_acc:.3f}")
     first = len(rows)
-    tiny_methods = ("nearest", "greedy", "sa", "exact", "qaoa")
+    tiny_methods: tuple[str, ...] = ("nearest", "greedy", "sa", "exact")
+    if include_qaoa:
+        tiny_methods += ("qaoa",)
     if quick:
         rows += _quantise_model(
             "tiny-16-10", tiny, [xs_train], (xs_test, data.y_test), (2,), tiny_methods, options

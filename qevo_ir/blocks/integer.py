@@ -179,6 +179,4 @@ class IntegerWeights(GramBlock):
 
     def _labels(self, channel: IntArray, slot: IntArray) -> list[Label]:
         b = self.bits
-        return list(
-            zip(channel.tolist(), (slot // b).tolist(), (slot % b).tolist(), strict=True)
-        )
+        return list(zip(channel.tolist(), (slot // b).tolist(), (slot % b).tolist(), strict=True))

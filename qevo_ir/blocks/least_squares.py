@@ -51,7 +51,7 @@ class BinaryLeastSquares:
         self._A = a
         self._b = v
         n_rows = a.shape[0]
-        self._gram = (a.T @ a) / n_rows
+        self._gram: FloatArray = (a.T @ a) / n_rows
         linear = np.diagonal(self._gram) - 2.0 * (a.T @ v) / n_rows
         self._batch = GramBatch.create(
             self._gram,

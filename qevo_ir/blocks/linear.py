@@ -16,7 +16,6 @@ import numpy.typing as npt
 from qevo_ir.blocks.base import GramBlock, reconstruction_error
 from qevo_ir.blocks.batch import GramBatch
 from qevo_ir.errors import LimitExceeded, ValidationError
-from qevo_ir.variables import Label
 
 __all__ = [
     "MAX_BITS",
@@ -56,12 +55,12 @@ class UniformGrid:
 
     def coordinates(self, weight: FloatArray) -> FloatArray:
         """Real grid coordinates ``w / scale + zero_point`` of a ``(out, in)`` weight."""
-        return weight / self.scale[:, None] + self.zero_point[:, None]  # type: ignore[no-any-return]
+        return weight / self.scale[:, None] + self.zero_point[:, None]
 
     def value(self, q: npt.ArrayLike) -> FloatArray:
         """The weight value ``scale (q - zero_point)`` of integer grid points ``(out, in)``."""
         qa = np.asarray(q, dtype=np.float64)
-        return self.scale[:, None] * (qa - self.zero_point[:, None])  # type: ignore[no-any-return]
+        return self.scale[:, None] * (qa - self.zero_point[:, None])
 
     def nearest(self, weight: FloatArray) -> FloatArray:
         """Round-to-nearest (halves up), clipped to the grid: integer grid points as floats."""
@@ -104,8 +103,8 @@ def gram_matrix(inputs: FloatArray) -> FloatArray:
             f"a layer with {d} inputs needs a {d}x{d} Gram matrix; the limit is "
             f"{_MAX_GRAM_ELEMENTS} entries"
         )
-    g = (inputs.T @ inputs) / n
-    g = (g + g.T) / 2.0
+    raw = (inputs.T @ inputs) / n
+    g: FloatArray = (raw + raw.T) / 2.0
     g.flags.writeable = False
     return g
 
@@ -236,13 +235,13 @@ class LinearRounding(GramBlock):
         t = grid.coordinates(w)
         low = np.floor(t)
         free = (low >= grid.qmin) & (low + 1 <= grid.qmax)
-        q0 = np.where(free, low, grid.nearest(w))
+        # clipped weights: the nearer grid end (t < qmin or t >= qmax here)
+        q0 = np.where(free, low, np.clip(low, grid.qmin, grid.qmax))
         base = grid.value(q0)
         out, d = w.shape
-        step = np.broadcast_to(grid.scale[:, None], (out, d))
-        batch = GramBatch.from_residual(
-            gram, np.arange(d, dtype=np.int64), w - base, np.array(step), free
-        )
+        step = np.empty((out, d))
+        step[:] = grid.scale[:, None]
+        batch = GramBatch.from_residual(gram, np.arange(d, dtype=np.int64), w - base, step, free)
         self._weight = w
         self._gram = gram
         self._grid = grid
@@ -251,7 +250,7 @@ class LinearRounding(GramBlock):
             batch,
             param_index=np.arange(out * d, dtype=np.int64).reshape(out, d),
             bit=np.zeros((out, d), dtype=np.int64),
-            bit_weight=np.array(step),
+            bit_weight=step,
             base=base,
             param_shape=param_shape,
         )
@@ -284,9 +283,6 @@ class LinearRounding(GramBlock):
     def objective(self, params: npt.ArrayLike) -> float:
         """``‖X Wᵀ - X Ŵᵀ‖²_F / N`` for a candidate weight ``Ŵ`` shaped like ``weight``."""
         return reconstruction_error(self._gram, self._weight, params)
-
-    def _labels(self, channel: IntArray, slot: IntArray) -> list[Label]:
-        return list(zip(channel.tolist(), slot.tolist(), strict=True))
 
 
 def _as_gram(gram: npt.ArrayLike, d: int) -> FloatArray:

@@ -14,7 +14,6 @@ from qevo_ir.blocks.base import GramBlock, reconstruction_error
 from qevo_ir.blocks.batch import Cardinality, GramBatch
 from qevo_ir.blocks.linear import as_inputs, as_weight, gram_matrix
 from qevo_ir.errors import ValidationError
-from qevo_ir.variables import Label
 
 __all__ = ["PruneMask"]
 
@@ -117,7 +116,7 @@ class PruneMask(GramBlock):
 
     def mask(self, sample: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """The boolean ``(out, in)`` keep-mask of a sample (see ``bits_from_sample``)."""
-        return self.bits_from_sample(sample).astype(bool)  # type: ignore[arg-type]
+        return self.bits_from_sample(sample).astype(bool)
 
     def objective(self, params: npt.ArrayLike) -> float:
         """``‖X Wᵀ - X Ŵᵀ‖²_F / N`` for pruned weights ``Ŵ`` (typically ``m ⊙ W``)."""
@@ -129,6 +128,3 @@ class PruneMask(GramBlock):
         if m.shape != self._weight.shape:
             raise ValidationError(f"mask must have shape {self._weight.shape}, got {m.shape}")
         return self.objective(m.astype(np.float64) * self._weight)
-
-    def _labels(self, channel: IntArray, slot: IntArray) -> list[Label]:
-        return list(zip(channel.tolist(), slot.tolist(), strict=True))

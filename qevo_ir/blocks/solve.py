@@ -48,7 +48,10 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 
 # Backends used through the plugin registry; from a source checkout whose entry points are not
 # installed, the plugin module is imported directly (still only through its public class).
-_FALLBACK = {"dimod": ("qevo_dimod", "DimodBackend", "dimod"), "exact": ("qevo_exact", "ExactBackend", "all")}
+_FALLBACK = {
+    "dimod": ("qevo_dimod", "DimodBackend", "dimod"),
+    "exact": ("qevo_exact", "ExactBackend", "all"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,7 +165,8 @@ def _sa(block: GramBlock, options: Mapping[str, Any], info: dict[str, Any]) -> n
         reads = np.stack([block.repair(r) for r in reads])  # a loop over reads, not terms
     energy = block.bit_objectives(reads)  # (r, C)
     best = np.argmin(energy, axis=0)
-    return reads[best, np.arange(block.num_channels)]
+    chosen: npt.NDArray[np.int8] = reads[best, np.arange(block.num_channels)]
+    return chosen
 
 
 def _exact(
@@ -275,7 +279,9 @@ def compare_methods(
         try:
             sol = solve_block(block, m, **opts.get(m, {}))
         except (LimitExceeded, BackendUnavailable, BackendError) as exc:
-            rows.append({"method": m, "objective": None, "seconds": None, "status": f"skipped: {exc}"})
+            rows.append(
+                {"method": m, "objective": None, "seconds": None, "status": f"skipped: {exc}"}
+            )
             continue
         rows.append(
             {

@@ -83,8 +83,8 @@ def from_torch_conv2d(
         weight,
         to_numpy(inputs, "inputs"),
         bits,
-        stride=tuple(module.stride),  # type: ignore[arg-type]
-        padding=tuple(padding),  # type: ignore[arg-type]
+        stride=(int(module.stride[0]), int(module.stride[1])),
+        padding=(int(padding[0]), int(padding[1])),
         scale=scale,
         scheme=scheme,
     )

@@ -13,7 +13,9 @@ from qevo_ir.testing import all_assignments
 from qevo_ir.vartypes import BINARY
 
 
-def _direct_conv(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pad: tuple[int, int]) -> np.ndarray:
+def _direct_conv(
+    x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pad: tuple[int, int]
+) -> np.ndarray:
     """Reference cross-correlation with explicit loops (tiny sizes only)."""
     xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
     n, _, h, wd = xp.shape
@@ -43,7 +45,9 @@ def convs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, tuple[int, int], tup
 
 @settings(max_examples=40, deadline=None)
 @given(convs())
-def test_im2col_is_the_convolution(case: tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]]) -> None:
+def test_im2col_is_the_convolution(
+    case: tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]],
+) -> None:
     x, k, stride, pad = case
     patches = im2col(x, k.shape[2:], stride, pad)
     ref = _direct_conv(x, k, stride, pad)
@@ -53,7 +57,9 @@ def test_im2col_is_the_convolution(case: tuple[np.ndarray, np.ndarray, tuple[int
 
 @settings(max_examples=25, deadline=None)
 @given(convs())
-def test_energy_is_the_mean_squared_output_error(case: tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]]) -> None:
+def test_energy_is_the_mean_squared_output_error(
+    case: tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]],
+) -> None:
     x, k, stride, pad = case
     block = Conv2dRounding(k, x, 2, stride=stride, padding=pad)
     ham = block.hamiltonian()

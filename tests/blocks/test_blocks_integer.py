@@ -93,9 +93,7 @@ def test_parameter_model_objective_is_the_reconstruction_error() -> None:
     rng = np.random.default_rng(3)
     block = IntegerWeights(rng.normal(size=(2, 3)), rng.normal(size=(8, 3)), 2)
     theta = rng.normal(size=(2, 3))
-    assert block.parameter_model().objective(theta.ravel()) == pytest.approx(
-        block.objective(theta)
-    )
+    assert block.parameter_model().objective(theta.ravel()) == pytest.approx(block.objective(theta))
 
 
 def test_labels_name_channel_input_and_bit() -> None:

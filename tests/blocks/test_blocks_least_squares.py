@@ -39,8 +39,9 @@ def test_energy_equals_objective_exhaustively(problem: tuple[np.ndarray, np.ndar
     scale = 1.0 + np.abs(direct).max()
     np.testing.assert_allclose(ham.energies(xs), direct, rtol=1e-10, atol=1e-10 * scale)
     np.testing.assert_allclose(ls.objective(xs), direct, rtol=1e-12, atol=1e-12 * scale)
-    np.testing.assert_allclose(ls.batch.energies(xs[:, None, :])[:, 0], direct, rtol=1e-10,
-                               atol=1e-10 * scale)
+    np.testing.assert_allclose(
+        ls.batch.energies(xs[:, None, :])[:, 0], direct, rtol=1e-10, atol=1e-10 * scale
+    )
 
 
 def test_coefficients_match_the_stated_formulas() -> None:
