@@ -84,11 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     debug = bool(args.debug) or os.environ.get("QEVO_DEBUG") == "1"
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.timeout is not None and not args.timeout > 0:
+        parser.error("--timeout must be positive")
+    # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    old_alarm = None
     if args.timeout is not None:
-        if args.timeout <= 0:
-            parser.error("--timeout must be positive")
-        signal.signal(signal.SIGALRM, _on_alarm)
+        old_alarm = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, args.timeout)
     try:
         return int(args.run(args) or 0)
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.timeout is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGTERM, old_term)
 
 
 def _one_line(exc: BaseException) -> str:

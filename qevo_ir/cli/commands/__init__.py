@@ -3,6 +3,7 @@
 from qevo_ir.cli.commands import (
     backends_cmd,
     bench_cmd,
+    compile_block_cmd,
     compile_cmd,
     convert_cmd,
     demo_cmd,
@@ -18,6 +19,7 @@ ALL = (
     solve_cmd,
     convert_cmd,
     compile_cmd,
+    compile_block_cmd,
     verify_cmd,
     passes_cmd,
     backends_cmd,

@@ -56,6 +56,7 @@ def _floats(text: str) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qevo_ir.compiler import check_energy_bound
     from qevo_ir.compiler import compile as compile_ir
     from qevo_ir.errors import ValidationError
 
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if layers < 1:
         raise ValidationError("--layers must be at least 1")
     ham = read_input(args)
+    check_energy_bound(ham, args.file)
     compiled = compile_ir(
         ham, args.pipeline, args.target, layers=layers, gammas=args.gammas, betas=args.betas
     )

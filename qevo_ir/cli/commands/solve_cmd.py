@@ -43,11 +43,17 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from qevo_ir.atomic import check_new
-    from qevo_ir.compiler import EXACT_BASELINE_MAX_VARIABLES, SOLVERS, solve
+    from qevo_ir.compiler import (
+        EXACT_BASELINE_MAX_VARIABLES,
+        SOLVERS,
+        check_energy_bound,
+        solve,
+    )
 
     if args.output:
         check_new(args.output, args.force)
     ham = read_input(args)
+    check_energy_bound(ham, args.file)
     plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
     opts: dict[str, Any] = {}
     if plugin == "exact":
