@@ -167,7 +167,7 @@ class UnembedResult:
 
 
 def uniform_torque_compensation(source: Hamiltonian, prefactor: float = 1.414) -> float:
-    """Chain strength ``prefactor · RMS(J) · sqrt(mean degree)``, or ``1.0`` without couplings.
+    """Chain strength ``prefactor · RMS(J) · sqrt(mean degree)``, or ``1.0`` when that is zero.
 
     The rule of ``dwave.embedding.chain_strength.uniform_torque_compensation`` (dwave-system,
     Apache-2.0), evaluated on the SPIN form with numpy: RMS over every stored coupling (explicit
@@ -179,7 +179,10 @@ def uniform_torque_compensation(source: Hamiltonian, prefactor: float = 1.414) -
         return 1.0
     rms = float(np.sqrt(np.mean(spin.quad**2)))
     avg_degree = float(spin.degrees().mean())
-    return float(prefactor) * rms * float(np.sqrt(avg_degree))
+    strength = float(prefactor) * rms * float(np.sqrt(avg_degree))
+    # Only explicit zero couplings: nothing to compensate, but chains still need a positive
+    # strength to hold together (a zero one would leave every chain free to break).
+    return strength if strength > 0 else 1.0
 
 
 def chain_problem(source: Hamiltonian, chain_lengths: npt.ArrayLike) -> npt.NDArray[np.float64]:
