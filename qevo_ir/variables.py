@@ -209,6 +209,28 @@ class VariableTable:
     def range(cls, n: int) -> VariableTable:
         return cls(num_variables=n)
 
+    @classmethod
+    def trusted(
+        cls, labels: list[Label] | tuple[Label, ...], *, provenance: Provenance | None = None
+    ) -> VariableTable:
+        """A table from labels the caller *guarantees* are accepted types and unique.
+
+        For generated labels (model blocks make millions of ``(channel, slot)`` tuples of
+        Python ints): skips the per-label checks of the constructor. User input never goes
+        through here.
+        """
+        self = cls.__new__(cls)
+        lab = tuple(labels)
+        self._n = len(lab)
+        self._labels = lab
+        self._index = dict(zip(lab, range(len(lab)), strict=True))
+        if provenance is not None and len(provenance.parameter) != self._n:
+            raise ValidationError(
+                f"provenance describes {len(provenance.parameter)} variables, table has {self._n}"
+            )
+        self._provenance = provenance
+        return self
+
     # --- the mapping -----------------------------------------------------------------------
     def __len__(self) -> int:
         return self._n

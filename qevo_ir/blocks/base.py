@@ -182,7 +182,7 @@ class GramBlock(abc.ABC):
             base=self._base,  # read-only already: shared, not copied
         )
         if labelled:
-            table = VariableTable(self._labels(ch, sl), provenance=prov)
+            table = VariableTable.trusted(self._labels(ch, sl), provenance=prov)
         else:
             table = VariableTable(num_variables=len(ch), provenance=prov)
         ham = Hamiltonian._trusted(
