@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -29,9 +30,11 @@ from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.results import SampleResult
 
 __all__ = [
+    "ENERGY_BOUND_LIMIT",
     "SOLVERS",
     "TARGETS",
     "Compiled",
+    "check_energy_bound",
     "compile",
     "load_source",
     "solve",
@@ -54,6 +57,12 @@ SOLVERS: dict[str, tuple[str, dict[str, Any]]] = {
 # Above this size a non-exact solve is not accompanied by the exact ground energy.
 EXACT_BASELINE_MAX_VARIABLES = 20
 
+#: Largest ``|offset| + Σ|h| + Σ|J|`` that :func:`compile` and :func:`solve` accept. It bounds
+#: every energy in either vartype; the spin/binary conversions multiply coefficients by at most
+#: 4 and QAOA angles by 2, so below it nothing a lowering computes can overflow float64 (files
+#: store any finite float losslessly; see specs/robustness.md).
+ENERGY_BOUND_LIMIT = 1e300
+
 REPORT_NAME = "report.json"
 IR_NAME = "compiled.qevo.json"
 SOURCE_NAME = "source.qevo.json"
@@ -73,6 +82,28 @@ def load_source(source: object) -> Any:
         f"cannot compile a {type(source).__name__}; give a Hamiltonian, a ParameterModel or a "
         "file path"
     )
+
+
+def check_energy_bound(ham: Hamiltonian, what: str = "the Hamiltonian") -> None:
+    """Raise :class:`LimitExceeded` when ``|offset| + Σ|h| + Σ|J|`` exceeds
+    :data:`ENERGY_BOUND_LIMIT` (energies or conversions could overflow float64)."""
+    with np.errstate(over="ignore"):
+        bound = abs(ham.offset) + float(np.abs(ham.linear).sum()) + float(np.abs(ham.quad).sum())
+    if not bound <= ENERGY_BOUND_LIMIT:
+        size = "overflows float64" if not np.isfinite(bound) else f"is {bound:.4g}"
+        raise LimitExceeded(
+            f"{what}: the coefficients are too large to compute with: |offset| + sum|h| + "
+            f"sum|J| {size}, over the limit {ENERGY_BOUND_LIMIT:g} within which energies, "
+            "vartype conversions and QAOA angles stay finite; divide every coefficient by a "
+            "common factor first (Hamiltonian.scaled)"
+        )
+
+
+def _check_ir_bound(ir: Any, what: str) -> None:
+    if isinstance(ir, Hamiltonian):
+        check_energy_bound(ir, what)
+    elif hasattr(ir, "chains") and isinstance(getattr(ir, "target", None), Hamiltonian):
+        check_energy_bound(ir.target, what)
 
 
 @dataclass
@@ -133,10 +164,15 @@ class Compiled:
             }
             atomic_write_text(staging / REPORT_NAME, json.dumps(report, indent=1) + "\n")
             names = [p.name for _, p in files] + [REPORT_NAME]
-            with _locked(out):
+            with _locked(out), _signals_deferred():
                 if not force and (out / REPORT_NAME).exists():
                     raise OutputExists(
                         f"{out}: another compile finished first; pass --force to overwrite it"
+                    )
+                clash = [name for name in names if not force and os.path.lexists(out / name)]
+                if clash:
+                    raise OutputExists(
+                        f"{out}: already holds {', '.join(clash)}; pass --force to overwrite"
                     )
                 # Remove a previous run's report first: verify never sees a mixed set.
                 with contextlib.suppress(FileNotFoundError):
@@ -219,6 +255,21 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while staged files move into place: an interrupt then lands
+    before the first rename or after ``report.json``, never between two files."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - not on POSIX
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
 def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
     if isinstance(target, str):
         names = [t.strip() for t in target.split(",") if t.strip()]
@@ -273,7 +324,9 @@ def compile(
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
     if isinstance(src, ParameterModel) and not any(p.name == "quantize" for p in pipe):
         pipe = Pipeline.parse("quantize") + pipe
+    _check_ir_bound(src, "the source Hamiltonian")
     result = pipe.run(src)
+    _check_ir_bound(result.ir, "the Hamiltonian after the pipeline")
     names, lenient = _resolve_targets(target)
     natives: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
@@ -324,8 +377,17 @@ def solve(
     plugin, defaults = SOLVERS.get(backend, (backend, {}))
     opts = {**defaults, **{k: v for k, v in options.items() if v is not None}}
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
+    _check_ir_bound(src, "the source Hamiltonian")
     compiled = pipe.run(src) if len(pipe) else None
     ir = compiled.ir if compiled is not None else src
+    if compiled is not None:
+        _check_ir_bound(ir, "the Hamiltonian after the pipeline")
+    embedded = hasattr(ir, "chains")
+    if embedded and plugin != "dimod":
+        raise CapabilityError(
+            f"backend {backend!r} cannot take an embedded problem; embedding is for annealers "
+            "(use sa, steepest or tabu, or drop the embed pass)"
+        )
     start = time.perf_counter()
     if plugin == "qaoa":
         result = _solve_fast_qaoa(ir, **opts)
@@ -336,10 +398,15 @@ def solve(
         result = be.solve(ir, **opts)
     seconds = time.perf_counter() - start
     if compiled is not None:
-        lowered = result.samples if not hasattr(ir, "chains") else None
-        if lowered is None:
-            raise ValidationError("solve() with an embed pass: use the dimod backend's solve")
-        decoded = compiled.decode(result.to_vartype(ir.vartype))
+        if embedded:
+            # The dimod backend already unembedded the samples (majority vote) into the embed
+            # pass's input; decode through the passes before it.
+            samples = result.to_vartype(ir.source.vartype)
+            for decode in reversed(compiled.decoders[:-1]):
+                samples = decode(samples)
+            decoded = samples
+        else:
+            decoded = compiled.decode(result.to_vartype(ir.vartype))
         result = SampleResult.from_samples(
             src,
             decoded,

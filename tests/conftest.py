@@ -28,6 +28,16 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="conformance suite: run against backend NAME only (repeatable)",
+    )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep the embedding cache of the tests out of the user's ~/.cache."""

@@ -4,6 +4,14 @@ Third-party backends import these from their own test suites (see ``specs/backen
 Importing this package needs ``hypothesis`` (the ``test`` extra).
 """
 
+from qevo_ir.testing.conformance import (
+    ConformanceReport,
+    check_backend,
+    run_artifact_roundtrip,
+    run_energy_conformance,
+    run_qaoa_conformance,
+    run_sampling_conformance,
+)
 from qevo_ir.testing.strategies import (
     all_assignments,
     hamiltonians,
@@ -13,9 +21,15 @@ from qevo_ir.testing.strategies import (
 )
 
 __all__ = [
+    "ConformanceReport",
     "all_assignments",
+    "check_backend",
     "hamiltonians",
     "labels",
     "parameter_models",
+    "run_artifact_roundtrip",
+    "run_energy_conformance",
+    "run_qaoa_conformance",
+    "run_sampling_conformance",
     "spin_hamiltonians",
 ]
