@@ -74,24 +74,33 @@ def canonicalize(
     if np.any(row == col):
         k = int(np.flatnonzero(row == col)[0])
         raise ValidationError(f"self-loop on variable {int(row[k])} (coupling {k})")
-    lo = np.minimum(row, col)
-    hi = np.maximum(row, col)
-    # Fast path: already sorted and unique (e.g. read back from our own files).
-    if n < 3_000_000_000:
-        key = lo * np.int64(n) + hi
-        if m == 1 or bool(np.all(key[1:] > key[:-1])):
-            r, c, d = lo, hi, np.asarray(data, dtype=np.float64)
-            if not keep_zeros:
-                nz = d != 0
-                if not nz.all():
-                    r, c, d = r[nz], c[nz], d[nz]
-            return r.copy(), c.copy(), d.copy()
-    csr = sp.csr_matrix((data, (lo, hi)), shape=(n, n))
+    # int32 indices while they fit: half the memory traffic, and scipy would convert to int32
+    # itself (a copy) before its COO→CSR conversion.
+    idx_t = np.int32 if n <= np.iinfo(np.int32).max else np.int64
+    lo = np.minimum(row, col, dtype=idx_t)
+    hi = np.maximum(row, col, dtype=idx_t)
+    d_in = np.asarray(data, dtype=np.float64)
+    # Fast path: already sorted and unique (e.g. read back from our own files). The cheap test
+    # on the rows alone rejects unsorted input before the pair test is built.
+    if m == 1 or (
+        bool(np.all(lo[1:] >= lo[:-1])) and bool(np.all((lo[1:] > lo[:-1]) | (hi[1:] > hi[:-1])))
+    ):
+        r = lo.astype(np.int64)
+        c = hi.astype(np.int64)
+        d = d_in.copy()
+        if not keep_zeros:
+            nz = d != 0
+            if not nz.all():
+                r, c, d = r[nz], c[nz], d[nz]
+        return r, c, d
+    csr = sp.csr_matrix((d_in, (lo, hi)), shape=(n, n))
+    del lo, hi  # the CSR arrays replace them; keeps the peak near the output size
     csr.sum_duplicates()  # sorts indices within rows and sums repeats
     counts = np.diff(csr.indptr)
     r = np.repeat(np.arange(n, dtype=np.int64), counts)
-    c = csr.indices.astype(np.int64, copy=False)
+    c = csr.indices.astype(np.int64)
     d = np.asarray(csr.data, dtype=np.float64)
+    del csr
     if not keep_zeros:
         nz = d != 0
         if not nz.all():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,11 +31,13 @@ __all__ = [
     "check_exact_solution",
     "check_qaoa_lowering",
     "equal_up_to_global_phase",
+    "read_report",
     "verify_directory",
 ]
 
 EXHAUSTIVE_MAX_VARIABLES = 14
 QAOA_CHECK_MAX_QUBITS = 16
+QAOA_CHECK_MAX_LAYERS = 1000
 WORKER_MEMORY_BYTES = 4 << 30
 WORKER_TIMEOUT_S = 120.0
 
@@ -134,7 +137,10 @@ def check_qaoa_lowering(
         if not equal_up_to_global_phase(state, want):
             return False, "statevector at the bound angles differs from the IR's QAOA state"
         return True, f"statevector at the bound angles equals the IR's ({n} qubits)"
-    gammas = rng.uniform(-np.pi, np.pi, layers)
+    # gamma * (E(b) - E(0)) stays within a few radians, so the phases keep their float64
+    # precision however large the coefficients (|gamma * E| past ~1e9 would make them noise).
+    spread = float(np.ptp(diag)) if len(diag) else 0.0
+    gammas = rng.uniform(-np.pi, np.pi, layers) / max(1.0, spread)
     zeros = np.zeros(layers)
     state = np.asarray(backend.statevector(native, gammas, zeros), dtype=np.complex128)
     phase = np.angle(state * np.conj(state[0])) if len(state) else state
@@ -230,62 +236,154 @@ _CHECKS = {
 }
 
 
-def verify_directory(directory: str | os.PathLike[str]) -> list[CheckResult]:
-    """Re-check every artifact a ``qevo compile`` wrote against the IR it was lowered from."""
-    from qevo_ir.formats import read_hamiltonian
-    from qevo_ir.formats._common import load_json
+def _plain_name(name: str) -> bool:
+    """Whether ``name`` is one file name (no folder part), as every artifact name compile writes."""
+    return (
+        name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+        and os.path.basename(name) == name
+    )
+
+
+def _regular_file(path: Path) -> str | None:
+    """``None`` when ``path`` is a regular file (not a link), else why it cannot be checked."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "the file is missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link; compile writes regular files only"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    return None
+
+
+def read_report(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``report.json`` of a compile output directory, checked before anything is trusted.
+
+    It is untrusted input: artifact names must be plain file names inside ``directory`` (never
+    paths), each with a ``sha256`` string, and every target entry an object with an ``options``
+    object; anything else is a :class:`FormatError` naming the report.
+    """
+    from qevo_ir.formats._common import DEFAULT_MAX_BYTES, decode_text, load_json, read_bounded
 
     out = Path(directory)
     report_path = out / "report.json"
-    if not report_path.is_file():
+    why = _regular_file(report_path)
+    if why == "the file is missing":
         raise FormatError(f"{out}: no report.json; is this a 'qevo compile' output directory?")
-    report = load_json(report_path.read_text(encoding="utf-8"), str(report_path))
+    if why is not None:
+        raise FormatError(f"{report_path}: {why}")
+    name = str(report_path)
+    report = load_json(decode_text(read_bounded(report_path, DEFAULT_MAX_BYTES), name), name)
     if not isinstance(report, dict) or not isinstance(report.get("artifacts"), dict):
-        raise FormatError(f"{report_path}: not a qevo compile report (no 'artifacts')")
+        raise FormatError(f"{name}: not a qevo compile report (no 'artifacts')")
+    for art, meta in report["artifacts"].items():
+        if not _plain_name(art):
+            raise FormatError(
+                f"{name}: artifact name {art!r} is not a file name inside {out}; a report names "
+                "only the files beside it (recompile to get a valid report)"
+            )
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+            raise FormatError(
+                f"{name}: artifacts[{art!r}] has no sha256 string; the report is damaged "
+                "(recompile)"
+            )
+    targets = report.get("targets", {})
+    if not isinstance(targets, dict) or not all(
+        isinstance(t, dict) and isinstance(t.get("options", {}), dict) for t in targets.values()
+    ):
+        raise FormatError(
+            f"{name}: targets must map each backend to an object with an 'options' object"
+        )
+    return report
+
+
+def _qaoa_options(opts: dict[str, Any]) -> str | None:
+    """``None`` when the recorded QAOA options can be checked, else why not."""
+    layers = opts.get("layers", 1)
+    if type(layers) is not int or not 1 <= layers <= QAOA_CHECK_MAX_LAYERS:
+        return (
+            f"not checked: the report's layers = {layers!r} is not an integer in "
+            f"[1, {QAOA_CHECK_MAX_LAYERS}]"
+        )
+    for key in ("gammas", "betas"):
+        angles = opts.get(key)
+        if angles is None:
+            continue
+        if (
+            not isinstance(angles, list)
+            or len(angles) > QAOA_CHECK_MAX_LAYERS
+            or not all(type(a) in (int, float) for a in angles)
+        ):
+            return f"not checked: the report's {key} is not a list of numbers"
+    return None
+
+
+def verify_directory(directory: str | os.PathLike[str]) -> list[CheckResult]:
+    """Re-check every artifact a ``qevo compile`` wrote against the IR it was lowered from.
+
+    ``report.json`` and every artifact are untrusted: the report is checked by
+    :func:`read_report`, names never leave ``directory``, only regular files are read, and
+    vendor readers run in a worker process with memory and time limits.
+    """
+    from qevo_ir.formats import read_hamiltonian
+
+    out = Path(directory)
+    report = read_report(out)
     results: list[CheckResult] = []
     for name, meta in sorted(report["artifacts"].items()):
         path = out / name
-        if not path.is_file():
-            results.append(CheckResult(name, "present", False, "the file is missing"))
+        why = _regular_file(path)
+        if why is not None:
+            results.append(CheckResult(name, "present", False, why))
             continue
-        if isinstance(meta, dict) and meta.get("sha256") != _sha256(path):
+        if meta["sha256"] != _sha256(path):
             results.append(
                 CheckResult(name, "sha256", False, "content differs from what compile wrote")
             )
         else:
             results.append(CheckResult(name, "sha256", True, "matches the report"))
     ir_path = out / "compiled.qevo.json"
-    embedded = (out / "embedded_target.qevo.json").is_file()
+    embedded = _regular_file(out / "embedded_target.qevo.json") is None
+    read_path = out / "embedded_target.qevo.json" if embedded else ir_path
+    why = _regular_file(read_path)
+    if why is not None:
+        results.append(CheckResult(read_path.name, "read", False, why))
+        return results
     try:
-        ham = read_hamiltonian(out / "embedded_target.qevo.json" if embedded else ir_path)
+        ham = read_hamiltonian(read_path)
     except (FormatError, OSError) as exc:
-        results.append(CheckResult(ir_path.name, "read", False, str(exc)))
+        results.append(CheckResult(read_path.name, "read", False, str(exc)))
         return results
     targets = report.get("targets", {})
     for name in sorted(report["artifacts"]):
-        if name not in _CHECKS or not (out / name).is_file():
+        if name not in _CHECKS or _regular_file(out / name) is not None:
             continue
         backend, kind = _CHECKS[name]
         ir_file = out / "embedded_target.qevo.json" if embedded and kind != "qaoa" else ir_path
-        opts = targets.get(backend, {}).get("options", {}) if isinstance(targets, dict) else {}
+        opts = targets.get(backend, {}).get("options", {})
         task = {
             "backend": backend,
             "kind": kind,
             "artifact": str(out / name),
             "ir": str(ir_file),
-            "options": opts if isinstance(opts, dict) else {},
+            "options": opts,
         }
-        if kind == "qaoa" and ham.num_variables > QAOA_CHECK_MAX_QUBITS:
-            results.append(
-                CheckResult(
-                    name,
-                    kind,
-                    False,
+        if kind == "qaoa":
+            skip = _qaoa_options(opts)
+            if skip is None and ham.num_variables > QAOA_CHECK_MAX_QUBITS:
+                skip = (
                     f"not checked: {ham.num_variables} qubits is above the verifier's "
-                    f"statevector limit of {QAOA_CHECK_MAX_QUBITS}",
+                    f"statevector limit of {QAOA_CHECK_MAX_QUBITS}"
                 )
-            )
-            continue
+            if skip is not None:
+                results.append(CheckResult(name, kind, False, skip))
+                continue
         res = _run_worker(task)
         results.append(CheckResult(name, kind, bool(res.get("ok")), str(res.get("detail", ""))))
     return results

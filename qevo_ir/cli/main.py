@@ -22,6 +22,8 @@ from qevo_ir.errors import QevoError
 __all__ = ["build_parser", "main"]
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline stage
+MAX_TIMEOUT_S = 1e9  # setitimer overflows far above this; 1e9 s is over 30 years
 
 
 class _Terminated(BaseException):
@@ -84,15 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     debug = bool(args.debug) or os.environ.get("QEVO_DEBUG") == "1"
-    if args.timeout is not None and not args.timeout > 0:
-        parser.error("--timeout must be positive")
+    if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT_S:
+        parser.error(f"--timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
     # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = None
     if args.timeout is not None:
         old_alarm = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, args.timeout)
     try:
+        if args.timeout is not None:  # inside try: a tiny timeout may fire at once
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
@@ -100,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Terminated:
         print("qevo: terminated; nothing partial was written", file=sys.stderr)
         return 143
+    except BrokenPipeError:  # stdout closed early (``qevo ... | head``): quiet, like cat
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (QevoError, OSError, MemoryError, RecursionError) as exc:
         if debug:
             traceback.print_exc()
@@ -119,6 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would report the broken pipe again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (captured in tests)
+        pass
 
 
 def _one_line(exc: BaseException) -> str:

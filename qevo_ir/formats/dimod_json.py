@@ -135,7 +135,7 @@ def from_document(doc: object, name: str = "<document>") -> Hamiltonian:
     if not isinstance(doc, dict):
         fail(name, "a dimod BQM document must be a JSON object")
     kind = doc.get("type")
-    if kind not in _TYPE_NAMES:
+    if not isinstance(kind, str) or kind not in _TYPE_NAMES:
         fail(name, f'not a dimod BQM: expected "type": "BinaryQuadraticModel", got {kind!r}')
     _check_version(doc.get("version"), name)
     missing = [k for k in _REQUIRED if k not in doc]
@@ -194,7 +194,9 @@ def _byte_arrays(
            npt.NDArray[np.float64]]:  # fmt: skip
     """Decode ``use_bytes=True`` arrays (bytes, or base64 text), indices checked first."""
     bias_type, index_type = doc.get("bias_type"), doc.get("index_type")
-    if bias_type not in _BIAS_TYPES or index_type not in _INDEX_TYPES:
+    if not (isinstance(bias_type, str) and isinstance(index_type, str)) or (
+        bias_type not in _BIAS_TYPES or index_type not in _INDEX_TYPES
+    ):
         fail(
             name,
             f"use_bytes needs bias_type in {sorted(_BIAS_TYPES)} and index_type in "

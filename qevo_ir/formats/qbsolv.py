@@ -60,7 +60,16 @@ def dumps(ham: Hamiltonian, *, drop_labels: bool = False, name: str = "<string>"
     (``i < j``). The offset goes into a ``c offset`` comment.
     """
     ham = require_range_labels(ham, name, "qbsolv", drop_labels)
-    b = ham.to_binary()
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        b = ham.to_binary()
+    finite = np.isfinite(b.linear).all() and np.isfinite(b.quad).all()
+    if not (finite and np.isfinite(b.offset)):
+        fail(
+            name,
+            "converting this SPIN Hamiltonian to BINARY for qbsolv overflows float64 (s = 2x - 1 "
+            "multiplies couplings by 4); divide the coefficients by a common factor, or write a "
+            "format that keeps SPIN (.json, .npz, .bqm.json, .coo)",
+        )
     nz = int(np.count_nonzero(b.linear))
     (offset,) = format_floats(np.array([b.offset]))
     lines = ["c qbsolv QUBO written by qevo-ir"]

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from benchmarks.__main__ import main as bench_main
+    from benchmarks.run import main as bench_main
 
     forwarded = [a for a in args.args if a != "--"]
     return int(bench_main(forwarded) or 0)

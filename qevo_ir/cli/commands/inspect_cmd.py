@@ -24,11 +24,15 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from qevo_ir.formats import detect_format
+    from qevo_ir.report import dynamic_range_bits
     from qevo_ir.stats import describe
 
     ham = read_input(args)
     info = {"file": args.file, "format": args.in_format or detect_format(args.file)}
     info.update(describe(ham))
+    # stats.describe divides max|c| by min|c|, which overflows to inf for ratios past DBL_MAX
+    # (and inf is not JSON); the difference of logs in qevo_ir.report cannot overflow.
+    info["dynamic_range_bits"] = dynamic_range_bits(ham.linear, ham.quad)
     if args.json:
         emit_json(info)
         return 0

@@ -1,0 +1,32 @@
+"""The benchmark workloads, one module each, registered by name and imported when run.
+
+Every module has ``run(ctx: Context) -> list[Row]``; :data:`WORKLOADS` lists them in the order
+the issue numbers them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from benchmarks.harness import Context, Row
+
+__all__ = ["WORKLOADS", "load"]
+
+WORKLOADS: dict[str, str] = {
+    "build": "Build and lower: arrays → IR → dimod BQM / Qiskit operator",
+    "blocks": "Model block: LinearRounding 512×512, 2048 calibration rows",
+    "energies": "Energies of 10⁴ samples, sparse and dense",
+    "exact": "Exact ground state and degeneracy, n = 20…30",
+    "qaoa": "QAOA ⟨H_C⟩, cost diagonal, angle optimisation, circuit emission",
+    "embedding": "Minor embedding onto Pegasus and Zephyr",
+}
+
+
+def load(name: str) -> Callable[[Context], list[Row]]:
+    """The ``run`` function of workload ``name``."""
+    if name not in WORKLOADS:
+        raise KeyError(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    module = importlib.import_module(f"benchmarks.workloads.{name}")
+    run: Callable[[Context], list[Row]] = module.run
+    return run
