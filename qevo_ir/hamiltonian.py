@@ -383,17 +383,19 @@ class Hamiltonian:
             return self
         n = self.num_variables
         r, c, q = self._row, self._col, self._quad
-        touch = np.bincount(r, weights=q, minlength=n) + np.bincount(c, weights=q, minlength=n)
-        if target is SPIN:  # x = (s + 1) / 2
-            lin = self._linear / 2 + touch / 4
-            quad = q / 4
-            offset = self._offset + self._linear.sum() / 2 + q.sum() / 4
-        else:  # s = 2x - 1
-            lin = 2 * self._linear - 2 * touch
-            quad = 4 * q
-            offset = self._offset - self._linear.sum() + q.sum()
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+            touch = np.bincount(r, weights=q, minlength=n) + np.bincount(c, weights=q, minlength=n)
+            if target is SPIN:  # x = (s + 1) / 2
+                lin = self._linear / 2 + touch / 4
+                quad = q / 4
+                offset = self._offset + self._linear.sum() / 2 + q.sum() / 4
+            else:  # s = 2x - 1
+                lin = 2 * self._linear - 2 * touch
+                quad = 4 * q
+                offset = self._offset - self._linear.sum() + q.sum()
         lin = np.asarray(lin, dtype=np.float64)
         quad = np.asarray(quad, dtype=np.float64)
+        _check_finite(lin, quad, float(offset), f"converting to {target}")
         return Hamiltonian._trusted(target, lin, r, c, quad, float(offset), self._variables)
 
     def to_spin(self) -> Hamiltonian:
@@ -428,14 +430,11 @@ class Hamiltonian:
         f = float(factor)
         if not np.isfinite(f):
             raise ValidationError(f"scale factor {factor!r} is not finite")
+        with np.errstate(over="ignore"):  # refused just below
+            lin, quad, offset = self._linear * f, self._quad * f, self._offset * f
+        _check_finite(lin, quad, offset, f"scaling by {f!r}")
         return Hamiltonian._trusted(
-            self._vartype,
-            self._linear * f,
-            self._row,
-            self._col,
-            self._quad * f,
-            self._offset * f,
-            self._variables,
+            self._vartype, lin, self._row, self._col, quad, offset, self._variables
         )
 
     def fix_variables(self, assignment: Mapping[Any, int]) -> Hamiltonian:
@@ -558,6 +557,16 @@ class Hamiltonian:
 
 
 # ----------------------------------------------------------------------------- building
+def _check_finite(
+    lin: npt.NDArray[np.float64], quad: npt.NDArray[np.float64], offset: float, doing: str
+) -> None:
+    """Refuse a result whose coefficients overflowed float64 (inputs near DBL_MAX)."""
+    if not (np.isfinite(lin).all() and np.isfinite(quad).all() and np.isfinite(offset)):
+        raise ValidationError(
+            f"{doing} overflows float64 (coefficients near 1.8e308); rescale the problem first"
+        )
+
+
 def _as_table(variables: VariableTable | Iterable[object] | None, n: int) -> VariableTable:
     if variables is None:
         return VariableTable.range(n)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from qevo_ir.atomic import atomic_write_text, check_new
 from qevo_ir.errors import FormatError, ValidationError
+from qevo_ir.formats import read_text_file
 from qevo_ir.plugins import require
 
 if TYPE_CHECKING:
@@ -22,6 +23,10 @@ __all__ = ["ARTIFACTS", "FORMATS", "read_artifact", "write"]
 #: Format name -> artifact file name.
 FORMATS: dict[str, str] = {"json": "qaoa.cirq.json"}
 ARTIFACTS: tuple[str, ...] = tuple(FORMATS.values())
+
+
+#: Largest artifact file the readers accept (a QAOA circuit for 10^4 qubits is ~100 MB).
+ARTIFACT_MAX_BYTES = 1024**3
 
 
 def write(
@@ -82,7 +87,7 @@ def read_artifact(path: Path | str) -> cirq.Circuit:
     if file.suffix.lower() != ".json":
         raise FormatError(f"{file}: unknown cirq artifact; expected a .json file (qaoa.cirq.json)")
     cirq_mod = require("cirq", "cirq")
-    text = file.read_text(encoding="utf-8")
+    text = read_text_file(file, max_bytes=ARTIFACT_MAX_BYTES)
     try:
         obj = cirq_mod.read_json(json_text=text)
     except Exception as exc:  # Cirq raises ValueError, KeyError, TypeError, JSONDecodeError ...

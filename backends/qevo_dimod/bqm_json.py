@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qevo_ir.errors import FormatError, LabelError, LimitExceeded
+from qevo_ir.formats import load_json
 from qevo_ir.plugins import require
 from qevo_ir.variables import Label, VariableTable, check_label
 
@@ -108,18 +109,11 @@ def read_bqm_json(
 
 def loads_bqm_json(text: str, *, source: str = "<string>") -> dimod.BinaryQuadraticModel:
     """Parse ``bqm.json`` text into a BQM (see :func:`validate_bqm_json`)."""
-    try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise FormatError(f"{source}: not valid JSON ({exc})") from None
+    doc = load_json(text, source)
     clean = validate_bqm_json(doc, source=source)
     dimod_ = require("dimod", "dimod")
     bqm: dimod.BinaryQuadraticModel = dimod_.BinaryQuadraticModel.from_serializable(clean)
     return bqm
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a finite number")
 
 
 def validate_bqm_json(doc: object, *, source: str = "<string>") -> dict[str, Any]:

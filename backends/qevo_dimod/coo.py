@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qevo_ir.errors import FormatError, LabelError, LimitExceeded, ValidationError
+from qevo_ir.formats import load_json
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.variables import Label, check_label
 from qevo_ir.vartypes import as_vartype
@@ -224,20 +225,13 @@ def _header_offset(headers: dict[str, tuple[int, str]], source: str) -> float:
 
 def _header_list(header: tuple[int, str], source: str, name: str) -> list[Any]:
     k, value = header
-    try:
-        items = json.loads(value, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise FormatError(f"{source}:{k}: '# {name}=' is not a JSON list ({exc})") from None
+    items = load_json(value, f"{source}:{k}", f"'# {name}=' header")
     if not isinstance(items, list):
         raise FormatError(f"{source}:{k}: '# {name}=' must be a JSON list")
     try:
         return [check_label(x) for x in items]
     except LabelError as exc:
         raise FormatError(f"{source}:{k}: {exc}") from None
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _scan(

@@ -27,6 +27,7 @@ from qevo_ir.errors import (
     FormatError,
     ValidationError,
 )
+from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
 
@@ -330,10 +331,7 @@ def write_qpu_job(job: QPUJob, directory: str | Path, *, force: bool = True) -> 
 def read_qpu_job(path: str | Path) -> dict[str, Any]:
     """Read and check a ``qpu_job.json`` document (its format, version and parameters)."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_refuse)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise FormatError(f"{p}: cannot read a QPU job ({exc})") from None
+    doc = read_json_file(p, max_bytes=1024**2)
     if not isinstance(doc, dict) or doc.get("format") != QPU_JOB_FORMAT:
         raise FormatError(f"{p}: field 'format' must be {QPU_JOB_FORMAT!r}")
     if doc.get("version") != QPU_JOB_VERSION:
@@ -349,10 +347,6 @@ def read_qpu_job(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc.get("embedding"), list):
         raise FormatError(f"{p}: field 'embedding' must be a list of [label, qubits] pairs")
     return doc
-
-
-def _refuse(name: str) -> None:
-    raise ValueError(f"{name} is not a finite number")
 
 
 def solve_qpu(

@@ -20,6 +20,7 @@ from qevo_exact._enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.backend import Capabilities
 from qevo_ir.errors import LimitExceeded, ValidationError
+from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
@@ -27,6 +28,10 @@ from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 __all__ = ["MAX_VARIABLES", "ExactBackend", "ExactLevel", "ExactSolution", "solve_exact"]
 
 MAX_VARIABLES = DEFAULT_MAX_VARIABLES
+
+
+#: Largest ``exact.json`` artifact :meth:`ExactBackend.read_artifact` accepts.
+ARTIFACT_MAX_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,7 @@ class ExactBackend:
         return [path]
 
     def read_artifact(self, path: Path) -> dict[str, Any]:
-        text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = read_json_file(path, max_bytes=ARTIFACT_MAX_BYTES)
         if not isinstance(data, dict) or data.get("solver") != "exact":
             raise ValidationError(f"{path}: not an exact.json artifact")
         return data

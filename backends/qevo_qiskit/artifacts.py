@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from qevo_ir.atomic import atomic_write_bytes, atomic_write_text, check_new
 from qevo_ir.errors import FormatError, ValidationError
+from qevo_ir.formats import read_bytes_file, read_text_file
 from qevo_ir.plugins import require
 from qevo_qiskit.circuit import rename_qasm_parameters
 
@@ -24,6 +25,10 @@ __all__ = ["ARTIFACTS", "FORMATS", "read_artifact", "write"]
 #: Format name -> artifact file name.
 FORMATS: dict[str, str] = {"qasm": "qaoa.qasm", "qpy": "qaoa.qpy"}
 ARTIFACTS: tuple[str, ...] = tuple(FORMATS.values())
+
+
+#: Largest artifact file the readers accept (a QAOA circuit for 10^4 qubits is ~100 MB).
+ARTIFACT_MAX_BYTES = 1024**3
 
 
 def _check_circuit(native: Any) -> QuantumCircuit:
@@ -115,7 +120,7 @@ def read_artifact(path: Path | str) -> QuantumCircuit:
         require("qiskit_qasm3_import", "qiskit")
         from qiskit import qasm3
 
-        text = file.read_text(encoding="utf-8")
+        text = read_text_file(file, max_bytes=ARTIFACT_MAX_BYTES)
         try:
             circuit = qasm3.loads(text)
         except Exception as exc:  # the importer raises many unrelated types
@@ -123,11 +128,11 @@ def read_artifact(path: Path | str) -> QuantumCircuit:
         return rename_qasm_parameters(circuit)
     from qiskit import qpy
 
-    with file.open("rb") as fh:
-        try:
-            loaded = qpy.load(fh)
-        except Exception as exc:
-            raise FormatError(f"{file}: not a readable QPY file ({exc})") from exc
+    data = read_bytes_file(file, max_bytes=ARTIFACT_MAX_BYTES)
+    try:
+        loaded = qpy.load(io.BytesIO(data))
+    except Exception as exc:  # QPY raises QpyError, struct.error, ValueError, EOFError ...
+        raise FormatError(f"{file}: not a readable QPY file ({exc})") from exc
     if len(loaded) != 1 or not isinstance(loaded[0], QuantumCircuit):
         raise FormatError(f"{file}: expected exactly one QuantumCircuit, found {len(loaded)} items")
     return loaded[0]

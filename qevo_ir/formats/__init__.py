@@ -6,7 +6,14 @@ from the extension or ``format=``. Every reader failure is a :class:`~qevo_ir.er
 whose message starts with the path. Exact layouts: ``specs/format.md``.
 """
 
-from qevo_ir.formats._common import DEFAULT_MAX_BYTES, FileTooLarge
+from qevo_ir.formats._common import (
+    DEFAULT_MAX_BYTES,
+    FileTooLarge,
+    load_json,
+    read_bytes_file,
+    read_json_file,
+    read_text_file,
+)
 from qevo_ir.formats._document import FORMAT_NAME, VERSION, QevoDocument
 from qevo_ir.formats.detect import (
     FORMATS,
@@ -30,7 +37,11 @@ __all__ = [
     "detect_format",
     "format_for_path",
     "formats_help",
+    "load_json",
+    "read_bytes_file",
     "read_document",
     "read_hamiltonian",
+    "read_json_file",
+    "read_text_file",
     "write_hamiltonian",
 ]

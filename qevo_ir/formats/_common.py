@@ -43,6 +43,9 @@ __all__ = [
     "path_name",
     "prepare_output",
     "read_bounded",
+    "read_bytes_file",
+    "read_json_file",
+    "read_text_file",
     "require_range_labels",
     "strict_int",
     "strict_number",
@@ -179,6 +182,27 @@ def load_json(text: str, name: str, where: str = "") -> Any:
         fail(name, "the JSON is nested too deeply to be a model file")
     except ValueError as exc:  # e.g. an integer literal with more digits than Python allows
         fail(name, f"not valid JSON: {exc}")
+
+
+def read_bytes_file(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of ``path``, size-bounded; every failure a :class:`FormatError` naming it."""
+    return read_bounded(path, max_bytes)
+
+
+def read_text_file(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The UTF-8 text of ``path``, size-bounded; every failure a :class:`FormatError` naming it.
+
+    The one entry point for backends and plugins that read a text artifact from an untrusted
+    path: a directory, an unreadable file, a file over ``max_bytes``, binary content or invalid
+    UTF-8 each raise a typed error instead of ``OSError``/``UnicodeDecodeError``.
+    """
+    return decode_text(read_bounded(path, max_bytes), path_name(path))
+
+
+def read_json_file(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """Parse ``path`` as strict JSON (see :func:`load_json`) after :func:`read_text_file`."""
+    name = path_name(path)
+    return load_json(read_text_file(path, max_bytes=max_bytes), name)
 
 
 def strict_int(value: object, name: str, field: str, *, minimum: int = 0) -> int:

@@ -105,6 +105,10 @@ def _exact_kernel() -> Callable[..., Any] | None:
     return enumerate_ising
 
 
+#: Largest sum of |coefficients| :func:`ground_states` enumerates (every energy stays finite).
+_ENUMERATE_BOUND_LIMIT = 1e300
+
+
 def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
     """``(ground energy, sorted basis indices of every ground state)`` of a small SPIN problem.
 
@@ -116,9 +120,15 @@ def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
     if n > _GROUND_CHECK_MAX:
         raise LimitExceeded(f"ground-state enumeration takes n <= {_GROUND_CHECK_MAX}, got {n}")
     spin = ham.to_spin()
-    atol = 1e-9 * max(
-        1.0, abs(spin.offset) + float(np.abs(spin.linear).sum() + np.abs(spin.quad).sum())
-    )
+    with np.errstate(over="ignore"):
+        bound = abs(spin.offset) + float(np.abs(spin.linear).sum() + np.abs(spin.quad).sum())
+    if not bound <= _ENUMERATE_BOUND_LIMIT:
+        raise LimitExceeded(
+            f"ground-state enumeration needs |offset| + sum|h| + sum|J| <= "
+            f"{_ENUMERATE_BOUND_LIMIT:g} so that energies stay finite, got {bound:.4g}; "
+            "rescale the problem first (Hamiltonian.scaled)"
+        )
+    atol = 1e-9 * max(1.0, bound)
     enumerate_ising = _exact_kernel()
     if enumerate_ising is not None:
         res = enumerate_ising(

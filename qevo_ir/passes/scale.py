@@ -26,10 +26,11 @@ def max_abs_coefficient(ham: Hamiltonian) -> float:
 def _scaled(ham: Hamiltonian, factor: float, who: str) -> PassOutput:
     if not (np.isfinite(factor) and factor > 0):
         raise ValidationError(f"{who}: the scale factor {factor!r} is not a finite positive number")
-    with np.errstate(over="ignore"):  # overflow is detected below and refused
-        out = ham.scaled(factor)
-    if not np.isfinite(out.offset) or not np.isfinite(max_abs_coefficient(out)):
-        raise ValidationError(f"{who}: scaling by {factor!r} overflows float64")
+    try:
+        with np.errstate(over="ignore"):  # Hamiltonian.scaled refuses a result that overflowed
+            out = ham.scaled(factor)
+    except ValidationError:
+        raise ValidationError(f"{who}: scaling by {factor!r} overflows float64") from None
     return PassOutput(ir=out, energy_scale=factor, details={"factor": factor})
 
 

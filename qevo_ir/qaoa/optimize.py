@@ -46,6 +46,10 @@ class AngleResult:
     restarts: int
 
 
+#: Largest max |E| optimised as given; above it the diagonal is rescaled by a power of two.
+_RESCALE_ABOVE = 2.0**100
+
+
 def _flip_scale(diag: FloatArray, n: int) -> float:
     """RMS energy change of a single spin flip (sets the natural scale of gamma)."""
     if n == 0:
@@ -118,10 +122,16 @@ def optimize_angles(
         raise ValueError(f"maxiter must be >= 1, got {maxiter}")
     diag, n, max_abs = _prepare_diagonal(diagonal)
     resolve_engine(engine, n)  # validate the engine name up front
-    baseline = float(np.mean(diag))
+    # QAOA with (diagonal D, angle γ) equals QAOA with (D / f, f γ). Energies above 2**100 would
+    # overflow when squared (flip scale, gradients), so optimise D / f with f an exact power of
+    # two (no rounding) and map γ and ⟨H_C⟩ back. Ordinary inputs are untouched (f = 1).
+    unit = math.ldexp(1.0, math.frexp(max_abs)[1]) if max_abs > _RESCALE_ABOVE else 1.0
+    if unit != 1.0:
+        diag, max_abs = diag / unit, max_abs / unit
+    baseline = float(np.mean(diag))  # in units of ``unit``, like every energy below
     empty = np.zeros(0, dtype=np.float64)
     if p == 0:
-        return AngleResult(empty, empty.copy(), baseline, 0, time.perf_counter() - start, 0)
+        return AngleResult(empty, empty.copy(), baseline * unit, 0, time.perf_counter() - start, 0)
 
     use_grad = method.upper() in _GRADIENT_METHODS
     evaluations = 0
@@ -168,10 +178,11 @@ def optimize_angles(
         if energy < best_energy:
             best_energy = energy
             best_theta = np.asarray(res.x, dtype=np.float64)
+    best_theta[:p] /= unit
     return AngleResult(
         gammas=best_theta[:p].copy(),
         betas=best_theta[p:].copy(),
-        expectation=best_energy,
+        expectation=best_energy * unit,
         evaluations=evaluations,
         seconds=time.perf_counter() - start,
         restarts=restarts,

@@ -338,6 +338,23 @@ def test_optimize_angles_improves_on_p0() -> None:
     np.testing.assert_allclose(again.gammas, res.gammas)
 
 
+def test_optimize_angles_on_huge_energies_is_scale_equivariant() -> None:
+    """Energies whose squares overflow are optimised as D / 2**k: the angles found for D * 2**150
+    and D * 2**160 are the same up to exactly that factor, and finite."""
+    rng = np.random.default_rng(4)
+    diag = cost_diagonal(*random_ising(5, rng))
+    a = optimize_angles(diag * 2.0**150, 2, seed=3, restarts=2, engine="numpy")
+    b = optimize_angles(diag * 2.0**160, 2, seed=3, restarts=2, engine="numpy")
+    assert np.isfinite(a.gammas).all() and np.isfinite(a.expectation)
+    np.testing.assert_array_equal(a.gammas * 2.0**150, b.gammas * 2.0**160)
+    np.testing.assert_array_equal(a.betas, b.betas)
+    assert b.expectation == a.expectation * 2.0**10
+    assert a.expectation < float(np.mean(diag * 2.0**150))
+    with np.errstate(over="raise"):  # 1e300-sized energies: nothing squares them
+        c = optimize_angles(diag * 1e300 / np.abs(diag).max(), 1, seed=3, restarts=1)
+    assert np.isfinite(c.expectation)
+
+
 def test_optimize_angles_p0_and_errors() -> None:
     diag = np.array([1.0, 2.0, 3.0, 4.0])
     res = optimize_angles(diag, 0)

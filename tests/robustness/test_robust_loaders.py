@@ -173,25 +173,7 @@ def artifact_outcomes(child_env: Callable[..., dict[str, str]]) -> list[dict[str
     return rows
 
 
-_READ_ARTIFACT_BUGS = {
-    "exact": "qevo_exact.ExactBackend.read_artifact parses with raw json.loads/read_text: "
-    "JSONDecodeError, UnicodeDecodeError and RecursionError escape untyped (and NaN is accepted)",
-    "qiskit": "qevo_qiskit.artifacts.read_artifact calls read_text() outside its try: a non-UTF-8 "
-    ".qasm raises UnicodeDecodeError",
-    "cirq": "qevo_cirq.artifacts.read_artifact calls read_text() outside its try: a non-UTF-8 "
-    ".json raises UnicodeDecodeError",
-    "dimod": "qevo_dimod.bqm_json.loads_bqm_json does not catch RecursionError from json.loads "
-    "on deeply nested input",
-}
-
-
-@pytest.mark.parametrize(
-    "backend",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=why))
-        for name, why in _READ_ARTIFACT_BUGS.items()
-    ],
-)
+@pytest.mark.parametrize("backend", ["exact", "qiskit", "cirq", "dimod"])
 def test_backend_read_artifact_raises_only_typed_errors(
     backend: str, artifact_outcomes: list[dict[str, Any]]
 ) -> None:
