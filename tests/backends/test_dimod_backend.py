@@ -248,8 +248,10 @@ def test_json_reader_validates_before_dimod(field: str, value: Any, message: str
 def test_json_reader_refuses_nan_and_garbage(tmp_path: Path) -> None:
     doc = _valid_doc()
     text = json.dumps(doc).replace('"offset": 0.0', '"offset": NaN')
-    with pytest.raises(FormatError, match="not valid JSON"):
+    with pytest.raises(FormatError, match="NaN is not allowed"):
         qd.loads_bqm_json(text)
+    with pytest.raises(FormatError, match="nested too deeply"):
+        qd.loads_bqm_json("[" * 100_000 + "]" * 100_000)
     bad = tmp_path / "bqm.json"
     bad.write_text("{not json")
     with pytest.raises(FormatError, match=r"bqm\.json"):
