@@ -202,14 +202,21 @@ def run(ctx: Context) -> list[Row]:
             )
     peaks = [(r.case, r.metrics["peak_bytes"]) for r in rows if "peak_bytes" in r.metrics]
     if len(peaks) >= 2:
-        growth = peaks[-1][1] / max(1, peaks[0][1])
+        # The claim is that memory does not grow with 2ⁿ. Below n = 24 the kernel's fixed
+        # tables are not yet full size, so growth is measured from the first n >= 24 to the
+        # largest n (2ⁿ grows 64× from 24 to 30); every peak is listed in the note.
+        sizes = [int(c.rsplit("= ", 1)[-1]) for c, _ in peaks]
+        first = next((k for k, n in enumerate(sizes) if n >= 24), 0)
+        growth = peaks[-1][1] / max(1, peaks[first][1])
+        states = 2 ** (sizes[-1] - sizes[first])
         rows.append(
             Row(
                 W,
-                "memory growth with n (peak traced bytes, largest ÷ smallest n)",
+                f"memory growth, n = {sizes[first]} → {sizes[-1]} (2ⁿ × {states:,}): peak traced "
+                "bytes, largest ÷ first",
                 "solve_exact",
                 None,
-                target=Target("value", 4.0, "≤ 4× while 2ⁿ grows"),
+                target=Target("value", 2.0, "≤ 2× while 2ⁿ grows"),
                 value=growth,
                 note="peaks: "
                 + ", ".join(
