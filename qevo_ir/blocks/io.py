@@ -63,7 +63,7 @@ def read_block_npz(path: str | os.PathLike[str]) -> tuple[GramBlock, dict[str, A
         raise FormatError(f"{name}: {size} bytes is over the {MAX_BLOCK_FILE_BYTES}-byte limit")
     data: dict[str, npt.NDArray[Any]] = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(path, allow_pickle=False) as npz:  # noqa: TID251 (reviewed reader)
             unknown = set(npz.files) - _ARRAYS - _OPTIONS
             if unknown:
                 raise FormatError(
