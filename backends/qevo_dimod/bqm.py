@@ -48,7 +48,15 @@ def to_bqm(problem: Any) -> dimod.BinaryQuadraticModel:
     dimod_ = require("dimod", "dimod")
     ham = problem_hamiltonian(problem)
     order = None if ham.variables.is_range else ham.labels
-    bqm: dimod.BinaryQuadraticModel = dimod_.BinaryQuadraticModel.from_numpy_vectors(
+    dense = _dense_upper(ham)
+    bqm: dimod.BinaryQuadraticModel
+    if dense is not None:
+        # dimod fills its adjacency from a dense matrix about 2.5x faster than from COO vectors.
+        bqm = dimod_.BinaryQuadraticModel(ham.linear, dense, ham.offset, ham.vartype.value)
+        if order is not None:
+            bqm.relabel_variables(dict(enumerate(order)), inplace=True)  # type: ignore[no-untyped-call]
+        return bqm
+    bqm = dimod_.BinaryQuadraticModel.from_numpy_vectors(
         ham.linear,
         (ham.row, ham.col, ham.quad),
         ham.offset,
@@ -56,6 +64,28 @@ def to_bqm(problem: Any) -> dimod.BinaryQuadraticModel:
         variable_order=order,
     )
     return bqm
+
+
+#: The dense lowering is used from this fraction of the ``n(n-1)/2`` possible couplings ...
+_DENSE_MIN_FILL = 0.25
+#: ... up to this many variables (the scratch matrix is ``8 n²`` bytes: 128 MiB at 4096).
+_DENSE_MAX_VARIABLES = 4096
+
+
+def _dense_upper(ham: Hamiltonian) -> npt.NDArray[np.float64] | None:
+    """The strictly upper-triangular coupling matrix when the dense constructor is faster.
+
+    Not used when an explicit zero coupling is stored: dimod's dense constructor drops zeros,
+    and the BQM must keep every interaction of the IR.
+    """
+    n, m = ham.num_variables, ham.num_interactions
+    if n < 2 or n > _DENSE_MAX_VARIABLES or m < _DENSE_MIN_FILL * n * (n - 1) / 2:
+        return None
+    if not np.all(ham.quad != 0.0):
+        return None
+    dense = np.zeros((n, n), dtype=np.float64)
+    dense[ham.row, ham.col] = ham.quad
+    return dense
 
 
 def from_bqm(bqm: dimod.BinaryQuadraticModel, *, keep_zeros: bool = True) -> Hamiltonian:

@@ -57,6 +57,43 @@ def test_bqm_energy_equals_ir_energy_for_every_assignment(ham: Hamiltonian) -> N
     )
 
 
+@pytest.mark.parametrize("vartype", [SPIN, BINARY])
+@pytest.mark.parametrize("labels", ["range", "permuted", "mixed"])
+def test_dense_lowering_keeps_order_labels_and_energies(vartype: Any, labels: str) -> None:
+    """Dense problems take dimod's dense constructor (then relabel); sparse ones and any with an
+    explicit zero coupling take the COO constructor. Both give the same BQM."""
+    n = 9
+    rng = np.random.default_rng(5)
+    upper = np.triu(rng.normal(size=(n, n)), 1)
+    names: list[Any] = {
+        "range": list(range(n)),
+        "permuted": [int(k) for k in rng.permutation(n)],
+        "mixed": ["a", ("b", 1), 7, 0, "0", 3, ("c",), "x y", 8],
+    }[labels]
+    ham = Hamiltonian.from_ising(rng.normal(size=n), upper, offset=0.25).relabel(
+        dict(enumerate(names))
+    )
+    if vartype is BINARY:
+        ham = ham.to_binary()
+    assert qd.bqm._dense_upper(ham) is not None
+    bqm = qd.lower(ham)
+    assert list(bqm.variables) == list(ham.labels)
+    assert bqm.num_interactions == ham.num_interactions
+    xs = all_assignments(n, ham.vartype)
+    np.testing.assert_allclose(qd.native_energies(bqm, xs), ham.energies(xs), rtol=0, atol=1e-12)
+    coo = dimod.BQM.from_numpy_vectors(
+        ham.linear, (ham.row, ham.col, ham.quad), ham.offset, vartype.value, variable_order=names
+    )
+    assert bqm == coo
+    # An explicit zero coupling is kept: the COO path is taken.
+    zeros = Hamiltonian(
+        ham.linear, ham.row, ham.col, np.where(np.arange(ham.num_interactions) == 3, 0.0, ham.quad),
+        ham.offset, vartype=ham.vartype, variables=ham.labels, keep_zeros=True,
+    )  # fmt: skip
+    assert qd.bqm._dense_upper(zeros) is None
+    assert qd.lower(zeros).num_interactions == ham.num_interactions
+
+
 @given(hamiltonians(max_variables=8, labelled=True, vartype=BINARY))
 def test_labelled_binary_bqm_energies_by_label(ham: Hamiltonian) -> None:
     bqm = qd.lower(ham)
