@@ -212,6 +212,19 @@ class Hamiltonian:
     def num_interactions(self) -> int:
         return len(self._quad)
 
+    def l1_norm(self) -> float:
+        """``|offset| + Σ|h| + Σ|J|``, the ℓ1 norm of the coefficients.
+
+        No assignment's ``|E|`` exceeds it (``inf`` when the sum overflows float64); energy
+        tolerances and the compiler's size limit scale with it.
+        """
+        with np.errstate(over="ignore"):
+            return (
+                abs(self._offset)
+                + float(np.abs(self._linear).sum())
+                + float(np.abs(self._quad).sum())
+            )
+
     def __len__(self) -> int:
         return self.num_variables
 

@@ -61,8 +61,7 @@ class CheckResult:
 
 
 def _tolerance(ham: Hamiltonian) -> float:
-    scale = 1.0 + float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum() + abs(ham.offset))
-    return 1e-9 * scale
+    return 1e-9 * (1.0 + ham.l1_norm())
 
 
 def assignments_for_check(

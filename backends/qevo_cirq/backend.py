@@ -12,18 +12,14 @@ from qevo_cirq import artifacts, circuit
 from qevo_ir.backend import Capabilities
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
-from qevo_ir.qaoa import qaoa_expectation
 from qevo_ir.results import SampleResult
 from qevo_ir.vartypes import SPIN
 from qevo_qiskit.qaoa_problem import (
     DEFAULT_OPERATOR_BYTES,
     MAX_SIMULATED_QUBITS,
-    QAOAProblem,
     check_options,
-    choose_angles,
-    float_list,
+    prepare_solve,
     sample_result,
-    solve_settings,
 )
 
 if TYPE_CHECKING:
@@ -117,20 +113,9 @@ class CirqBackend:
         ValidationError
             On unknown or bad options.
         """
-        settings = solve_settings(options, SIMULATORS)
-        problem = QAOAProblem.from_hamiltonian(hamiltonian)
-        diagonal = problem.diagonal(self.name)
-        gammas, betas, angle_info = choose_angles(diagonal, settings)
-        info: dict[str, Any] = {
-            "gammas": float_list(gammas),
-            "betas": float_list(betas),
-            "expectation": qaoa_expectation(diagonal, gammas, betas),
-            "layers": int(gammas.size),
-            "shots": settings.shots,
-            "seed": settings.seed,
-            **angle_info,
-        }
-        n = problem.num_qubits
+        settings, n, gammas, betas, info = prepare_solve(
+            hamiltonian, options, SIMULATORS, self.name
+        )
         if n == 0:
             info["simulator"] = "none (no qubits)"
             return sample_result(hamiltonian, np.zeros((0, 0), np.int8), None, info, settings.shots)

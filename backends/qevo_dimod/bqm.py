@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.importers.dimod_bqm import from_dimod_bqm
 from qevo_ir.plugins import require
 from qevo_ir.vartypes import as_vartype
 
@@ -95,19 +96,7 @@ def from_bqm(bqm: dimod.BinaryQuadraticModel, *, keep_zeros: bool = True) -> Ham
     those); float and bool labels raise :class:`~qevo_ir.errors.LabelError`. Explicit zero
     interactions are kept unless ``keep_zeros`` is false.
     """
-    labels = list(bqm.variables)
-    vectors = bqm.to_numpy_vectors(variable_order=labels, sort_indices=True)
-    quadratic = vectors.quadratic
-    return Hamiltonian(
-        np.asarray(vectors.linear_biases, dtype=np.float64),
-        np.asarray(quadratic.row_indices, dtype=np.int64),
-        np.asarray(quadratic.col_indices, dtype=np.int64),
-        np.asarray(quadratic.biases, dtype=np.float64),
-        float(vectors.offset),
-        vartype=as_vartype(bqm.vartype),
-        variables=labels,
-        keep_zeros=keep_zeros,
-    )
+    return from_dimod_bqm(bqm, keep_zeros=keep_zeros)
 
 
 def native_energies(

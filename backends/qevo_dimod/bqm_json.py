@@ -11,14 +11,13 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.errors import FormatError, LabelError, LimitExceeded
-from qevo_ir.formats import load_json
+from qevo_ir.errors import FormatError, LabelError
+from qevo_ir.formats import load_json, read_text_file
 from qevo_ir.plugins import require
 from qevo_ir.variables import Label, VariableTable, check_label
 
@@ -93,18 +92,8 @@ def read_bqm_json(
     path: str | os.PathLike[str], *, max_bytes: int = JSON_MAX_BYTES
 ) -> dimod.BinaryQuadraticModel:
     """Read ``bqm.json`` into a BQM, validating the document before dimod sees it."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise FormatError(f"{p}: cannot read ({exc.strerror})") from None
-    if size > max_bytes:
-        raise LimitExceeded(f"{p}: {size} bytes exceeds the JSON limit of {max_bytes} bytes")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{p}: cannot read as UTF-8 text ({exc})") from None
-    return loads_bqm_json(text, source=str(p))
+    text = read_text_file(path, max_bytes=max_bytes)
+    return loads_bqm_json(text, source=os.fspath(path))
 
 
 def loads_bqm_json(text: str, *, source: str = "<string>") -> dimod.BinaryQuadraticModel:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.errors import FormatError, LabelError, LimitExceeded, ValidationError
-from qevo_ir.formats import load_json
+from qevo_ir.errors import FormatError, LabelError, ValidationError
+from qevo_ir.formats import load_json, read_text_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.variables import Label, check_label
 from qevo_ir.vartypes import as_vartype
@@ -111,18 +110,8 @@ def _jsonable(labels: tuple[Label, ...]) -> list[Any]:
 # ----------------------------------------------------------------------------- reading
 def read_coo(path: str | os.PathLike[str], *, max_bytes: int = COO_MAX_BYTES) -> Hamiltonian:
     """Read a COO file into a validated Hamiltonian; errors name the file and the line."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise FormatError(f"{p}: cannot read ({exc.strerror})") from None
-    if size > max_bytes:
-        raise LimitExceeded(f"{p}: {size} bytes exceeds the COO limit of {max_bytes} bytes")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{p}: cannot read as UTF-8 text ({exc})") from None
-    return loads_coo(text, source=str(p))
+    text = read_text_file(path, max_bytes=max_bytes)
+    return loads_coo(text, source=os.fspath(path))
 
 
 def loads_coo(text: str, *, source: str = "<string>", vartype: str | None = None) -> Hamiltonian:

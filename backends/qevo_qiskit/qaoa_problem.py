@@ -18,7 +18,12 @@ import numpy.typing as npt
 
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
-from qevo_ir.qaoa import cost_diagonal, optimize_angles, statevector_memory_bytes
+from qevo_ir.qaoa import (
+    cost_diagonal,
+    optimize_angles,
+    qaoa_expectation,
+    statevector_memory_bytes,
+)
 from qevo_ir.results import SampleResult
 from qevo_ir.vartypes import BINARY
 
@@ -35,6 +40,7 @@ __all__ = [
     "choose_angles",
     "float_list",
     "format_bytes",
+    "prepare_solve",
     "resolve_angles",
     "sample_result",
     "solve_settings",
@@ -442,6 +448,40 @@ def choose_angles(
         "optimizer_restarts": int(found.restarts),
     }
     return np.asarray(found.gammas, np.float64), np.asarray(found.betas, np.float64), info
+
+
+def prepare_solve(
+    hamiltonian: Hamiltonian,
+    options: Mapping[str, Any],
+    simulators: tuple[str, ...],
+    backend: str,
+) -> tuple[SolveSettings, int, FloatArray, FloatArray, dict[str, Any]]:
+    """What every QAOA backend's ``solve`` does before it simulates a circuit.
+
+    Parses the options (:func:`solve_settings`), checks the size and builds the cost diagonal,
+    chooses the angles (:func:`choose_angles`) and starts the result's ``info``.
+
+    Returns
+    -------
+    tuple
+        ``(settings, num_qubits, gammas, betas, info)``; ``info`` holds the angles,
+        ``expectation`` (⟨H_C⟩ on the fast path), ``layers``, ``shots``, ``seed`` and where the
+        angles came from. The backend adds ``simulator``.
+    """
+    settings = solve_settings(options, simulators)
+    problem = QAOAProblem.from_hamiltonian(hamiltonian)
+    diagonal = problem.diagonal(backend)
+    gammas, betas, angle_info = choose_angles(diagonal, settings)
+    info: dict[str, Any] = {
+        "gammas": float_list(gammas),
+        "betas": float_list(betas),
+        "expectation": qaoa_expectation(diagonal, gammas, betas),
+        "layers": int(gammas.size),
+        "shots": settings.shots,
+        "seed": settings.seed,
+        **angle_info,
+    }
+    return settings, problem.num_qubits, gammas, betas, info
 
 
 def sample_result(

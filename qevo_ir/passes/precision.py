@@ -120,8 +120,7 @@ def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
     if n > _GROUND_CHECK_MAX:
         raise LimitExceeded(f"ground-state enumeration takes n <= {_GROUND_CHECK_MAX}, got {n}")
     spin = ham.to_spin()
-    with np.errstate(over="ignore"):
-        bound = abs(spin.offset) + float(np.abs(spin.linear).sum() + np.abs(spin.quad).sum())
+    bound = spin.l1_norm()
     if not bound <= _ENUMERATE_BOUND_LIMIT:
         raise LimitExceeded(
             f"ground-state enumeration needs |offset| + sum|h| + sum|J| <= "

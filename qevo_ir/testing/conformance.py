@@ -95,10 +95,7 @@ def _fail(backend: Any, prop: str, detail: str) -> VerificationError:
 
 def _tolerance(*hams: Hamiltonian) -> float:
     """Absolute energy tolerance: 1e-9 of the largest possible |E| (the sum of |coefficients|)."""
-    total = 1.0
-    for ham in hams:
-        total += float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum() + abs(ham.offset))
-    return 1e-9 * total
+    return 1e-9 * (1.0 + sum(ham.l1_norm() for ham in hams))
 
 
 def _is_embedded(problem: object) -> bool:

@@ -18,15 +18,13 @@ import copy
 import io
 import json
 import shutil
-import signal
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -37,6 +35,8 @@ from hypothesis import strategies as st
 from qevo_ir.errors import QevoError
 from qevo_ir.formats import detect_format, read_hamiltonian
 from qevo_ir.passes import parse_pipeline
+from qevo_ir.testing.deadline import Hang
+from qevo_ir.testing.deadline import deadline as _deadline
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "files"
@@ -49,24 +49,9 @@ MAX_BYTES = 1 << 22
 SMOKE_EXAMPLES = 60
 
 
-class Hang(Exception):  # deliberately not a QevoError: a hang is a failure
-    pass
-
-
-@contextmanager
-def deadline(seconds: float = DEADLINE_S) -> Iterator[None]:
-    """Raise :class:`Hang` in the main thread if the body runs longer than ``seconds``."""
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+def deadline(seconds: float = DEADLINE_S) -> AbstractContextManager[None]:
+    """:func:`qevo_ir.testing.deadline.deadline` with this suite's default."""
+    return _deadline(seconds)
 
 
 @cache

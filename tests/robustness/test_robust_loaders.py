@@ -4,14 +4,12 @@ errors whose one-line message starts with the path; never another exception, nev
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -29,26 +27,14 @@ from qevo_ir.formats import (
     read_hamiltonian,
 )
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.testing.deadline import deadline as _deadline
 
 SECONDS = 5.0
 
 
-class Hang(Exception):  # deliberately not a QevoError
-    pass
-
-
-@contextmanager
-def deadline(seconds: float = SECONDS) -> Iterator[None]:
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+def deadline(seconds: float = SECONDS) -> AbstractContextManager[None]:
+    """:func:`qevo_ir.testing.deadline.deadline` with this suite's default."""
+    return _deadline(seconds)
 
 
 def _vartype(entry: dict[str, Any]) -> str | None:
