@@ -14,6 +14,7 @@ from qevo_ir.blocks.integer import INTEGER_ENCODINGS, IntegerWeights
 from qevo_ir.blocks.least_squares import BinaryLeastSquares
 from qevo_ir.blocks.linear import LinearRounding, UniformGrid, uniform_grid
 from qevo_ir.blocks.prune import PruneMask
+from qevo_ir.blocks.quantize_model import QuantizedModel, quantize_model
 from qevo_ir.blocks.solve import METHODS, BlockSolution, compare_methods, solve_block
 from qevo_ir.blocks.torch_adapters import from_torch_conv2d, from_torch_linear
 
@@ -30,11 +31,13 @@ __all__ = [
     "IntegerWeights",
     "LinearRounding",
     "PruneMask",
+    "QuantizedModel",
     "UniformGrid",
     "compare_methods",
     "from_torch_conv2d",
     "from_torch_linear",
     "im2col",
+    "quantize_model",
     "reconstruction_error",
     "solve_block",
     "uniform_grid",
