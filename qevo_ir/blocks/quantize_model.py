@@ -41,6 +41,8 @@ IntArray = npt.NDArray[np.int64]
 # Methods that take a ``seed`` option; each gets a seed derived from the user's seed and the
 # layer's position, so a layer's answer does not depend on which layers ran before it.
 _SEEDED = frozenset({"sa", "qaoa", "adaround"})
+# Calibration rows are converted to float64 this many bytes at a time when accumulating XᵀX.
+_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -391,9 +393,15 @@ def _capture(
                 st.inputs.append(x.to(torch.float64).cpu())
                 st.rows += int(x.shape[0])
                 return
-            x2 = x.reshape(-1, x.shape[-1]).to(torch.float64).cpu()
-            g = x2.T @ x2
-            st.gram = g if st.gram is None else st.gram + g
+            x2 = x.reshape(-1, x.shape[-1])
+            d = int(x2.shape[1])
+            if st.gram is None:
+                st.gram = torch.zeros((d, d), dtype=torch.float64)
+            # float64 copies of at most _CHUNK_BYTES at a time, summed in place into XᵀX
+            step = max(1, _CHUNK_BYTES // (8 * d))
+            for lo in range(0, int(x2.shape[0]), step):  # a loop over row chunks
+                part = x2[lo : lo + step].to(device="cpu", dtype=torch.float64)
+                st.gram.addmm_(part.T, part)
             st.rows += int(x2.shape[0])
 
         return hook
@@ -432,9 +440,10 @@ def _block(
             return conv, conv.num_rows
         if stats.gram is None or stats.rows == 0:
             raise ValidationError("no calibration rows reached it")
-        gram = stats.gram.numpy() / stats.rows
+        gram = stats.gram.numpy()  # shares memory with the tensor: scaled in place
+        gram /= stats.rows
         stats.gram = None
-        block = from_torch_linear(module, gram=(gram + gram.T) / 2.0, bits=bits, scheme=scheme)
+        block = from_torch_linear(module, gram=gram, bits=bits, scheme=scheme)  # symmetrises
         return block, stats.rows
     except QevoError as exc:
         raise _named(exc, name) from exc
