@@ -29,6 +29,7 @@ from qevo_ir.blocks.linear import MAX_BITS, SCHEMES
 from qevo_ir.blocks.quantize_model import (
     QuantizationReport,
     QuantizedModel,
+    code_dtype,
     dequantize,
 )
 from qevo_ir.errors import FormatError, ValidationError
@@ -64,12 +65,6 @@ class QuantizedLayer:
     def dequantize(self) -> FloatArray:
         """The float64 weight, shaped like the layer's weight."""
         return dequantize(self.codes, self.scale, self.zero_point)
-
-
-def _code_dtype(bits: int, scheme: str) -> np.dtype[Any]:
-    if scheme == "symmetric":
-        return np.dtype(np.int8 if bits <= 8 else np.int16)
-    return np.dtype(np.uint8 if bits <= 8 else np.uint16)
 
 
 def _layers(source: Any) -> list[QuantizedLayer]:
@@ -119,7 +114,7 @@ def save_quantized(source: Any, path: str | os.PathLike[str]) -> Path:
     for k, layer in enumerate(layers):
         if layer.scheme not in SCHEMES or not 1 <= layer.bits <= MAX_BITS:
             raise ValidationError(f"layer {layer.name!r}: bits/scheme out of range")
-        dtype = _code_dtype(layer.bits, layer.scheme)
+        dtype = code_dtype(layer.bits, layer.scheme)
         codes = np.asarray(layer.codes)
         info = np.iinfo(dtype)
         if codes.size and (codes.min() < info.min or codes.max() > info.max):
@@ -268,7 +263,7 @@ def _layer(name: str, k: int, e: Any, arrays: dict[str, npt.NDArray[Any]]) -> Qu
     ):
         raise FormatError(f"{name}: layer entry {k} has a bad name, kind, bits, scheme or shape")
     codes, scale, zp = (arrays[f"{k}.{part}"] for part in _PARTS)
-    dtype = _code_dtype(bits, str(scheme))
+    dtype = code_dtype(bits, str(scheme))
     out = shape[0]
     if codes.dtype != dtype or list(codes.shape) != shape:
         raise FormatError(f"{name}: layer {lname!r}: codes must be {dtype} of shape {shape}")

@@ -52,9 +52,10 @@ class LayerReport:
     ``objectives`` / ``seconds``: per method asked, the layer objective
     ``‖X Wᵀ − X Ŵᵀ‖²_F / N`` on this layer's calibration inputs and the wall time of
     :func:`~qevo_ir.blocks.solve.solve_block`; ``winner``: the method with the lowest objective
-    (the first asked on a tie), whose weights were written into the model. ``codes`` (integers,
-    the weight's shape), ``scale`` and ``zero_point`` (one per output channel) give the written
-    weight exactly as ``scale[o] * (codes[o, ...] - zero_point[o])`` (:meth:`dequantize`).
+    (the first asked on a tie), whose weights were written into the model. ``codes`` (integers
+    of :func:`code_dtype`, the weight's shape), ``scale`` and ``zero_point`` (one per output
+    channel) give the written weight exactly as ``scale[o] * (codes[o, ...] - zero_point[o])``
+    (:meth:`dequantize`).
     ``rows``: calibration rows (tokens, or images times output positions for a convolution).
     Fields are attributes; ``report[name]["objective"]`` works too (``__getitem__``).
     """
@@ -67,7 +68,7 @@ class LayerReport:
     objectives: dict[str, float]
     seconds: dict[str, float]
     winner: str
-    codes: IntArray
+    codes: npt.NDArray[np.integer[Any]]
     scale: FloatArray
     zero_point: IntArray
     rows: int
@@ -86,6 +87,14 @@ class LayerReport:
         if key.startswith("_") or not hasattr(self, key) or key in ("dequantize",):
             raise KeyError(key)
         return getattr(self, key)
+
+
+def code_dtype(bits: int, scheme: str) -> np.dtype[Any]:
+    """The smallest integer type holding a grid's codes: ``int8`` / ``int16`` (symmetric, up to
+    8 / 16 bits) or ``uint8`` / ``uint16`` (asymmetric)."""
+    if scheme == "symmetric":
+        return np.dtype(np.int8 if bits <= 8 else np.int16)
+    return np.dtype(np.uint8 if bits <= 8 else np.uint16)
 
 
 def dequantize(codes: npt.ArrayLike, scale: npt.ArrayLike, zero_point: npt.ArrayLike) -> FloatArray:
@@ -494,7 +503,7 @@ def _round_layer(
         objectives={m: float(s.objective) for m, s in solutions.items()},
         seconds={m: float(s.seconds) for m, s in solutions.items()},
         winner=winner,
-        codes=codes.astype(np.int64).reshape(block.param_shape),
+        codes=codes.astype(code_dtype(grid.bits, grid.scheme)).reshape(block.param_shape),
         scale=np.array(grid.scale, dtype=np.float64),
         zero_point=np.array(grid.zero_point, dtype=np.int64),
         rows=rows,
