@@ -73,7 +73,8 @@ def test_gptq_matches_the_reference_loop(scheme: str, act_order: bool) -> None:
         np.testing.assert_allclose(sol.weights, ref, rtol=0, atol=1e-12)
         assert sol.objective == pytest.approx(block.objective(ref))
     codes = block.codes(sol.weights)
-    assert codes.min() >= block.grid.qmin and codes.max() <= block.grid.qmax
+    assert codes.min() >= block.grid.qmin
+    assert codes.max() <= block.grid.qmax
     assert sol.info["gptq"]["dead_inputs"] == 1
     np.testing.assert_array_equal(sol.weights[:, 2], 0.0)  # dead input: weight 0, as the paper
     np.testing.assert_array_equal(sol.winner, "gptq")
