@@ -26,7 +26,7 @@ from qevo_ir.blocks.methods.base import (
 )
 from qevo_ir.errors import ValidationError
 
-__all__ = ["ADAROUND", "adaround_rows"]
+__all__ = ["ADAROUND", "adaround_rows", "relaxed_loss"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,6 +41,31 @@ def _rectified(v: FloatArray) -> tuple[FloatArray, FloatArray]:
     h = np.clip(raw, 0.0, 1.0)
     grad = np.where((raw > 0.0) & (raw < 1.0), sig * (1.0 - sig) * (ZETA - GAMMA), 0.0)
     return h, grad
+
+
+def relaxed_loss(
+    v: FloatArray,
+    gram: FloatArray,
+    residual: FloatArray,
+    u: FloatArray,
+    free: npt.NDArray[np.bool_],
+    lam: float,
+    beta: float | None,
+) -> tuple[float, float, FloatArray]:
+    """The relaxed objective, the regulariser (0 when ``beta`` is None: warm-up) and the
+    gradient of their sum with respect to ``v`` (zero on clipped weights)."""
+    h, dh = _rectified(v)
+    e = residual - u * h
+    ge = e @ gram
+    recon = float(np.einsum("oi,oi->", ge, e))
+    grad_h = -2.0 * u * ge
+    reg = 0.0
+    if beta is not None:
+        c = 2.0 * h - 1.0
+        a = np.abs(c)
+        reg = float(lam * np.sum(np.where(free, 1.0 - a**beta, 0.0)))
+        grad_h = grad_h - 2.0 * lam * beta * a ** (beta - 1.0) * np.sign(c)
+    return recon, reg, np.where(free, grad_h * dh, 0.0)
 
 
 def adaround_rows(
@@ -70,19 +95,11 @@ def adaround_rows(
     start_decay = warmup * iters
     recon = reg = 0.0
     for it in range(iters):  # Adam steps: each is one (rows, in) x (in, in) product
-        h, dh = _rectified(v)
-        e = residual - u * h
-        ge = e @ gram
-        recon = float(np.einsum("oi,oi->", ge, e))
-        grad_h = -2.0 * u * ge
+        b: float | None = None
         if it >= start_decay:
             rel = (it - start_decay) / max(iters - start_decay, 1.0)
             b = beta[1] + (beta[0] - beta[1]) * max(0.0, 1.0 - rel)
-            c = 2.0 * h - 1.0
-            a = np.abs(c)
-            reg = float(lam * np.sum(np.where(free, 1.0 - a**b, 0.0)))
-            grad_h = grad_h - lam * b * np.power(a, b - 1.0) * np.sign(c) * 2.0
-        g = np.where(free, grad_h * dh, 0.0)
+        recon, reg, g = relaxed_loss(v, gram, residual, u, free, lam, b)
         m1 = b1 * m1 + (1.0 - b1) * g
         m2 = b2 * m2 + (1.0 - b2) * g * g
         t = it + 1
