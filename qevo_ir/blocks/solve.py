@@ -209,8 +209,9 @@ def compare_methods(
     whole enumeration is at most ``2**26`` states. ``options`` maps a method to its options.
     Each row: ``method``, ``objective``, ``seconds``, ``rel_to_nearest``
     (``(objective - nearest) / nearest``: negative is better), ``gap_to_exact`` (when exact
-    ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit or
-    its SDK is missing, with ``objective`` ``None``).
+    ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit, its
+    SDK is missing or it does not take this block, with ``objective`` ``None``), and
+    ``init_wins`` for a method run with ``init``. Any of :data:`METHODS` can be asked for.
     """
     opts = dict(options or {})
     wanted = ["nearest", "greedy", *[m for m in methods if m not in ("nearest", "greedy")]]
@@ -238,6 +239,7 @@ def compare_methods(
                 "seconds": sol.seconds,
                 "status": "ok",
                 "repaired_channels": sol.info.get("repaired_channels", 0),
+                **({"init_wins": sol.info["init_wins"]} if "init_wins" in sol.info else {}),
             }
         )
     base = next(r["objective"] for r in rows if r["method"] == "nearest")

@@ -13,6 +13,7 @@ from qevo_ir.blocks import (
     FeatureSelect,
     LinearRounding,
     PruneMask,
+    compare_methods,
     solve_block,
 )
 from qevo_ir.errors import CapabilityError, ValidationError
@@ -132,3 +133,24 @@ def test_registry_and_top_level_export() -> None:
     for name in ("nearest", "greedy", "sa", "exact", "qaoa", "gptq", "adaround", "gptq-block"):
         assert name in METHODS
     assert qevo_ir.solve_block is solve_block
+
+
+def test_compare_methods_with_the_new_methods() -> None:
+    block = _layer(5, out=4, d=12)
+    rows = compare_methods(
+        block,
+        ["gptq", "adaround", "gptq-block", "sa"],
+        options={"sa": {"init": "gptq", "seed": 1, "num_reads": 4}, "adaround": {"iters": 100}},
+        exact=False,
+    )
+    by = {r["method"]: r for r in rows}
+    assert list(by) == ["nearest", "greedy", "gptq", "adaround", "gptq-block", "sa"]
+    for r in rows:
+        assert r["status"] == "ok"
+        assert r["seconds"] >= 0
+    assert by["sa"]["objective"] <= by["gptq"]["objective"] + 1e-12
+    assert "init_wins" in by["sa"]
+    rng = np.random.default_rng(6)
+    prune = PruneMask(rng.normal(size=(2, 6)), rng.normal(size=(20, 6)), keep=2)
+    rows = compare_methods(prune, ["gptq"], exact=False)
+    assert rows[2]["status"].startswith("skipped: method 'gptq'")
