@@ -188,7 +188,9 @@ def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> Blo
         info["init_wins"] = int(np.count_nonzero(keep))
     info["winner"] = winner
     info["channel_objectives"] = per_channel
-    objective = block.objective(weights)
+    # rounding blocks: the per-channel objectives of the parameters already sum to it
+    rows = getattr(block, "channel_objectives", None) is not None
+    objective = float(np.sum(per_channel)) if rows else block.objective(weights)
     seconds = time.perf_counter() - start
     return BlockSolution(
         weights, objective, seconds, method, info, np.asarray(bits, np.int8), winner
