@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qevo_ir.blocks.linear import LinearRounding
+from qevo_ir.blocks.methods import get_method
 from qevo_ir.blocks.solve import METHODS, BlockSolution, solve_block
 from qevo_ir.blocks.torch_adapters import (
     conv2d_support,
@@ -38,9 +39,6 @@ __all__ = ["LayerReport", "QuantizationReport", "QuantizedModel", "quantize_mode
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Methods that take a ``seed`` option; each gets a seed derived from the user's seed and the
-# layer's position, so a layer's answer does not depend on which layers ran before it.
-_SEEDED = frozenset({"sa", "qaoa", "adaround"})
 # Calibration rows are converted to float64 this many bytes at a time when accumulating XᵀX.
 _CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -478,7 +476,8 @@ def _round_layer(
     solutions: dict[str, BlockSolution] = {}
     for m in methods:
         opts = dict(per_method[m])
-        if m in _SEEDED and seed is not None and "seed" not in opts:
+        # methods that take a seed get one derived from the user's and the layer's position
+        if seed is not None and "seed" not in opts and "seed" in get_method(m).accepted():
             opts["seed"] = seed
         try:
             solutions[m] = solve_block(block, m, **opts)

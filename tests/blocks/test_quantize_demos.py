@@ -134,3 +134,12 @@ def test_verdicts_count_layers_against_the_reference() -> None:
     (line,) = verdicts(rows)
     assert "lower on 1 of 2 layers, higher on 1" in line
     assert "(equal)" in line
+
+
+def test_cli_demo_model_rejects_bad_bits(capsys: pytest.CaptureFixture[str]) -> None:
+    from qevo_ir.cli.main import main
+
+    assert main(["demo", "--model", "mlp", "--bits", "two"]) == 2
+    assert "--bits" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--model", "resnet"])

@@ -245,3 +245,41 @@ def test_apply_solution_writes_one_layer() -> None:
     )
     with pytest.raises(ValidationError, match="exactly one of inputs and gram"):
         from_torch_linear(layer, bits=2)
+
+
+def test_default_gptq_and_warm_started_sa_never_worse_per_layer() -> None:
+    model = _mlp()
+    x = torch.randn(64, 8, generator=torch.Generator().manual_seed(6))
+    result = quantize_model(model, x, bits=2)  # default method: gptq
+    assert result.report.methods == ("gptq",)
+    assert all(r.winner == "gptq" for r in result.report.values())
+    report = quantize_model(
+        model,
+        x,
+        bits=2,
+        method=["gptq", "sa", "gptq-block"],
+        options={
+            "sa": {"init": "gptq", "num_reads": 2, "num_sweeps": 20},
+            "gptq-block": {"inner": "exact", "block_size": 4},
+        },
+        seed=3,
+    ).report
+    for layer in report.values():
+        tol = 1e-12 * max(1.0, layer.objectives["gptq"])
+        assert layer.objectives["sa"] <= layer.objectives["gptq"] + tol
+        assert layer.objective == min(layer.objectives.values())
+        assert layer.info["sa"]["init"] == "gptq"
+    # the same seed gives the same answer
+    again = quantize_model(
+        model,
+        x,
+        bits=2,
+        method=["gptq", "sa", "gptq-block"],
+        options={
+            "sa": {"init": "gptq", "num_reads": 2, "num_sweeps": 20},
+            "gptq-block": {"inner": "exact", "block_size": 4},
+        },
+        seed=3,
+    ).report
+    for name, layer in report.items():
+        assert np.array_equal(layer.codes, again[name].codes)
