@@ -134,6 +134,7 @@ def test_verdicts_count_layers_against_the_reference() -> None:
     (line,) = verdicts(rows)
     assert "lower on 1 of 2 layers, higher on 1" in line
     assert "(equal)" in line
+    assert "best classical gptq 3 (NOT beaten)" in line
 
 
 def test_cli_demo_model_rejects_bad_bits(capsys: pytest.CaptureFixture[str]) -> None:

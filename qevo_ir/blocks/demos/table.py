@@ -170,10 +170,15 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
             total = len(r["layer_objectives"])
             d = r["total_objective"] - ref["total_objective"]
             word = "lower" if d < 0 else "higher" if d > 0 else "equal"
+            classical = [c for n, c in group.items() if n not in QUBO_METHODS]
+            best = min(classical, key=lambda c: c["total_objective"])
+            beats = r["total_objective"] < best["total_objective"]
             lines.append(
                 f"{b}-bit {m} vs {ref_name}: total objective {r['total_objective']:.4g} vs "
                 f"{ref['total_objective']:.4g} ({word}); lower on {better} of {total} layers, "
                 f"higher on {worse}; {r['metric']} {r['score']:.4f} vs {ref['score']:.4f}; "
-                f"{r['seconds']:.2f} s vs {ref['seconds']:.2f} s"
+                f"{r['seconds']:.2f} s vs {ref['seconds']:.2f} s; best classical "
+                f"{best['method']} {best['total_objective']:.4g}"
+                f" ({'beaten' if beats else 'NOT beaten'})"
             )
     return lines
