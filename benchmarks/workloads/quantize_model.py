@@ -9,7 +9,7 @@ torch's allocations are not seen by ``tracemalloc``, so RSS is the honest figure
 peak seen by ``tracemalloc`` is reported beside it. The architecture is the demo's
 (``qevo_ir.blocks.demos.models.TransformerConfig``) with random weights (memory does not depend
 on training), at the demo's width ``d_model = 64`` and at ``d_model = 512``, where the bound
-(85 MB) is well above allocator noise.
+(81 MiB) is well above allocator noise. MB in the notes is 2^20 bytes.
 """
 
 from __future__ import annotations
