@@ -144,3 +144,15 @@ def test_cli_demo_model_rejects_bad_bits(capsys: pytest.CaptureFixture[str]) -> 
     assert "--bits" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["demo", "--model", "resnet"])
+
+
+def test_cli_demo_model_refuses_to_overwrite_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qevo_ir.cli.main import main
+
+    out = tmp_path / "rows.json"
+    out.write_text("{}")
+    assert main(["demo", "--model", "mlp", "--json", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text() == "{}"

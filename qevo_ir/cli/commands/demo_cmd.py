@@ -35,6 +35,7 @@ def add_parser(sub: Any) -> None:
         "--bits", default="2,3,4", help="with --model: comma-separated bit widths (default 2,3,4)"
     )
     p.add_argument("--json", metavar="PATH", help="with --model: also write the rows as JSON")
+    p.add_argument("--force", action="store_true", help="overwrite the --json file")
     p.set_defaults(run=run)
 
 
@@ -57,6 +58,7 @@ def demo_hamiltonian(seed: int = 7) -> Any:
 
 def run_model(args: argparse.Namespace) -> int:
     """``qevo demo --model NAME``: the whole-model quantization table for one demo model."""
+    from qevo_ir.atomic import check_new
     from qevo_ir.blocks.demos import run_model_demo
     from qevo_ir.errors import ValidationError
 
@@ -69,6 +71,8 @@ def run_model(args: argparse.Namespace) -> int:
     if not bits:
         raise ValidationError("--bits: give at least one bit width")
     seed = 0 if args.seed is None else args.seed
+    if args.json:
+        check_new(args.json, args.force)
     print(f"qevo demo --model {args.model}: quantize_model with every method at bits {bits}")
     run_model_demo(args.model, bits, seed=seed, json_path=args.json)
     return 0
