@@ -61,8 +61,8 @@ def test_block_of_one_column_is_gptq_and_damping_adds_its_term() -> None:
 @pytest.mark.parametrize("inner", ["sa", "tabu", "qaoa"])
 def test_inner_solvers_through_the_compiler(inner: str) -> None:
     rng = np.random.default_rng(8)
-    x = rng.normal(size=(60, 12)) @ rng.normal(size=(12, 12))
-    block = LinearRounding(rng.normal(size=(3, 12)), x, 3)
+    x = rng.normal(size=(60, 9)) @ rng.normal(size=(9, 9))
+    block = LinearRounding(rng.normal(size=(2, 9)), x, 3)
     options = {"inner_options": {"shots": 64, "restarts": 1}} if inner == "qaoa" else {}
     sol = solve_block(block, "gptq-block", inner=inner, block_size=3, seed=3, damp=0.0, **options)
     assert sol.info["gptq_block"]["inner"] == inner
