@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qevo_ir.blocks import LinearRounding, solve_block
+from qevo_ir.blocks import Conv2dRounding, LinearRounding, solve_block
 from qevo_ir.errors import LimitExceeded, ValidationError
 
 
@@ -93,3 +93,22 @@ def test_limits_and_bad_options() -> None:
     singular = LinearRounding(rng.normal(size=(2, 8)), rng.normal(size=(3, 8)), 3)
     with pytest.raises(ValidationError, match="not positive definite"):
         solve_block(singular, "gptq-block", damp=0.0, block_size=4)
+
+
+def test_conv_block_through_gptq_block_and_adaround() -> None:
+    rng = np.random.default_rng(10)
+    conv = Conv2dRounding(rng.normal(size=(3, 2, 2, 2)) / 3, rng.normal(size=(4, 2, 5, 5)), 3)
+    for method, options in (
+        ("gptq-block", {"block_size": 4, "damp": 0.0}),
+        ("adaround", {"iters": 200}),
+    ):
+        sol = solve_block(conv, method, **options)
+        assert sol.weights.shape == (3, 2, 2, 2)
+        assert sol.objective == pytest.approx(conv.objective(sol.weights))
+    np.testing.assert_allclose(sol.weights, conv.decode_bits(sol.bits))  # floor/ceil only
+    blk = solve_block(conv, "gptq-block", block_size=4, damp=0.0)
+    np.testing.assert_allclose(
+        blk.info["gptq_block"]["block_energies"].sum(axis=1),
+        conv.channel_objectives(blk.weights),
+        rtol=1e-9,
+    )
