@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qevo_ir import BINARY, Capabilities, Hamiltonian, SampleResult
 from qevo_ir.blocks import Conv2dRounding, LinearRounding, solve_block
 from qevo_ir.errors import LimitExceeded, ValidationError
+from qevo_ir.plugins import register_backend, unregister_backend
 
 
 @st.composite
@@ -112,3 +116,36 @@ def test_conv_block_through_gptq_block_and_adaround() -> None:
         conv.channel_objectives(blk.weights),
         rtol=1e-9,
     )
+
+
+class _BruteForce:
+    """A loopback backend plugin: enumerates every BINARY assignment (at most 12 variables)."""
+
+    name = "blocks-brute"
+    capabilities = Capabilities(max_variables=12, exact=True)
+
+    def lower(self, hamiltonian: Hamiltonian, **options: Any) -> Hamiltonian:
+        return hamiltonian
+
+    def write(self, native: Any, directory: Any, **options: Any) -> list[Any]:
+        return []
+
+    def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
+        binary = hamiltonian.to_binary()
+        n = binary.num_variables
+        states = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+        best = states[int(np.argmin(binary.energies(states)))]
+        return SampleResult.from_samples(binary, best[None, :], vartype=BINARY)
+
+
+def test_any_plugin_backend_as_inner() -> None:
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(50, 10)) @ rng.normal(size=(10, 10))
+    block = LinearRounding(rng.normal(size=(3, 10)), x, 3)
+    register_backend("blocks-brute", _BruteForce)
+    try:
+        plugin = solve_block(block, "gptq-block", inner="blocks-brute", block_size=5)
+    finally:
+        unregister_backend("blocks-brute")
+    exact = solve_block(block, "gptq-block", inner="exact", block_size=5)
+    np.testing.assert_allclose(plugin.weights, exact.weights)  # both solve each block exactly
