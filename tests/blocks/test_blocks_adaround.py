@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from qevo_ir.blocks import LinearRounding, solve_block
 from qevo_ir.blocks.methods.adaround import relaxed_loss
-from qevo_ir.errors import ValidationError
+from qevo_ir.errors import BackendUnavailable, ValidationError
 
 
 def _layer(seed: int) -> LinearRounding:
@@ -77,3 +79,9 @@ def test_torch_engine_agrees_with_numpy() -> None:
     )  # Adam divides by sqrt(v): rounding noise in near-zero gradients grows, bits agree
     with pytest.raises(ValidationError, match="engine"):
         solve_block(block, "adaround", engine="jax")
+
+
+def test_torch_engine_without_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes "import torch" fail
+    with pytest.raises(BackendUnavailable, match=r"qevo-ir\[torch\]"):
+        solve_block(_layer(4), "adaround", iters=5, engine="torch")
