@@ -3,7 +3,9 @@
 Each block (AdaRound-style rounding of a linear or conv layer, k-bit weight refitting, pruning
 masks, MI feature selection) is one QUBO per output channel sharing the calibration Gram
 matrix; :func:`solve_block` and :func:`compare_methods` solve it and set every solver beside
-the classical baselines. See ``specs/blocks.md``.
+the classical baselines (round-to-nearest, greedy descent, GPTQ, AdaRound; :data:`METHODS`
+lists every registered method, one module each in :mod:`qevo_ir.blocks.methods`). See
+``specs/blocks.md``.
 """
 
 from qevo_ir.blocks.base import GramBlock, reconstruction_error

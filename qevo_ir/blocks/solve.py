@@ -143,7 +143,8 @@ def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> Blo
       ``damp`` (0.01), ``block_size`` (128, lazy updates). Any grid level, clamped.
     - ``adaround``: AdaRound's relaxation (rounding blocks): ``iters`` (1000), ``lr`` (0.01),
       ``lam`` (0.01), ``warmup`` (0.2), ``beta`` ((20, 2)), ``seed`` (recorded; the numpy
-      full-batch path draws no random numbers).
+      full-batch path draws no random numbers), ``engine`` (``"numpy"``, or ``"torch"``:
+      autograd and ``torch.optim.Adam``, optional extra).
     - ``gptq-block``: GPTQ's order and compensation, each block of ``block_size`` (16) columns a
       per-channel QUBO solved by ``qevo_ir.solve`` with backend ``inner`` (``"exact"``, ``"sa"``,
       ``"tabu"``, ``"qaoa"`` or a plugin name; ``inner_options`` pass to it), plus ``act_order``,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from qevo_ir.blocks import LinearRounding, solve_block
 from qevo_ir.blocks.methods.adaround import relaxed_loss
-from qevo_ir.errors import ValidationError
+from qevo_ir.errors import BackendUnavailable, ValidationError
 
 
 def _layer(seed: int) -> LinearRounding:
@@ -64,3 +66,22 @@ def test_adaround_bad_options() -> None:
         solve_block(block, "adaround", iters=0)
     with pytest.raises(ValidationError, match="lr"):
         solve_block(block, "adaround", lr=float("nan"))
+
+
+def test_torch_engine_agrees_with_numpy() -> None:
+    block = _layer(3)
+    ours = solve_block(block, "adaround", iters=400)
+    torch_sol = solve_block(block, "adaround", iters=400, engine="torch")
+    np.testing.assert_array_equal(ours.bits, torch_sol.bits)
+    assert torch_sol.info["adaround"]["engine"] == "torch"
+    assert torch_sol.info["adaround"]["relaxed_objective"] == pytest.approx(
+        ours.info["adaround"]["relaxed_objective"], rel=1e-3
+    )  # Adam divides by sqrt(v): rounding noise in near-zero gradients grows, bits agree
+    with pytest.raises(ValidationError, match="engine"):
+        solve_block(block, "adaround", engine="jax")
+
+
+def test_torch_engine_without_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes "import torch" fail
+    with pytest.raises(BackendUnavailable, match=r"qevo-ir\[torch\]"):
+        solve_block(_layer(4), "adaround", iters=5, engine="torch")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -154,3 +157,14 @@ def test_compare_methods_with_the_new_methods() -> None:
     prune = PruneMask(rng.normal(size=(2, 6)), rng.normal(size=(20, 6)), keep=2)
     rows = compare_methods(prune, ["gptq"], exact=False)
     assert rows[2]["status"].startswith("skipped: method 'gptq'")
+
+
+def test_blocks_import_no_sdk() -> None:
+    code = (
+        "import sys, qevo_ir, qevo_ir.blocks; "
+        "print(sorted(m for m in ('torch', 'dimod', 'qiskit', 'cirq') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert out == "[]"

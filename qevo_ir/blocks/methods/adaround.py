@@ -25,8 +25,9 @@ from qevo_ir.blocks.methods.base import (
     rounding_block,
 )
 from qevo_ir.errors import ValidationError
+from qevo_ir.plugins import require
 
-__all__ = ["ADAROUND", "adaround_rows", "relaxed_loss"]
+__all__ = ["ADAROUND", "adaround_rows", "adaround_rows_torch", "relaxed_loss"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -110,6 +111,60 @@ def adaround_rows(
     return bits, {"relaxed_objective": recon, "regulariser": reg, "mean_distance_to_binary": soft}
 
 
+def adaround_rows_torch(
+    gram: FloatArray,
+    residual: FloatArray,
+    step: FloatArray,
+    frac: FloatArray,
+    free: npt.NDArray[np.bool_],
+    *,
+    iters: int,
+    lr: float,
+    lam: float,
+    warmup: float,
+    beta: tuple[float, float],
+) -> tuple[Bits, dict[str, float]]:
+    """:func:`adaround_rows` with torch autograd and ``torch.optim.Adam`` (float64, CPU): the
+    same loss, schedule and initialisation, for users who want the authors' framework."""
+    torch: Any = require("torch", "torch")
+    f64 = torch.float64
+    g = torch.tensor(np.array(gram), dtype=f64)
+    r = torch.tensor(np.array(residual), dtype=f64)
+    mask = torch.tensor(np.array(free))
+    u = torch.where(
+        mask, torch.tensor(np.array(step), dtype=f64)[:, None], torch.zeros((), dtype=f64)
+    )
+    p = np.clip((frac - GAMMA) / (ZETA - GAMMA), 1e-6, 1.0 - 1e-6)
+    v0 = np.where(free, np.log(p / (1.0 - p)), 0.0)
+    v = torch.tensor(v0, dtype=f64, requires_grad=True)
+    opt = torch.optim.Adam([v], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    start_decay = warmup * iters
+    recon = reg = 0.0
+    for it in range(iters):
+        opt.zero_grad()
+        h = torch.clamp(torch.sigmoid(v) * (ZETA - GAMMA) + GAMMA, 0.0, 1.0)
+        e = r - u * h
+        rec = torch.sum((e @ g) * e)
+        loss = rec
+        reg = 0.0
+        if it >= start_decay:
+            rel = (it - start_decay) / max(iters - start_decay, 1.0)
+            b = beta[1] + (beta[0] - beta[1]) * max(0.0, 1.0 - rel)
+            term = lam * torch.sum(torch.where(mask, 1.0 - torch.abs(2.0 * h - 1.0) ** b, 0.0))
+            loss = loss + term
+            reg = float(term.detach())
+        recon = float(rec.detach())
+        loss.backward()
+        with torch.no_grad():
+            v.grad[~mask] = 0.0
+        opt.step()
+    with torch.no_grad():
+        h = torch.clamp(torch.sigmoid(v) * (ZETA - GAMMA) + GAMMA, 0.0, 1.0).numpy()
+    bits: Bits = ((h >= 0.5) & free).astype(np.int8)
+    soft = float(np.mean(np.minimum(h, 1.0 - h)[free])) if free.any() else 0.0
+    return bits, {"relaxed_objective": recon, "regulariser": reg, "mean_distance_to_binary": soft}
+
+
 def _run(
     block: GramBlock, options: Mapping[str, Any], info: dict[str, Any], start: Bits | None
 ) -> Answer:
@@ -127,13 +182,17 @@ def _run(
         or not all(isinstance(b, int | float) and np.isfinite(b) and b >= 1.0 for b in beta)
     ):
         raise ValidationError(f"beta must be a pair (start, end) of numbers >= 1, got {beta!r}")
+    engine = options.get("engine", "numpy")
+    if engine not in ("numpy", "torch"):
+        raise ValidationError(f"engine must be 'numpy' or 'torch', got {engine!r}")
+    solve_rows = adaround_rows if engine == "numpy" else adaround_rows_torch
     w2 = rb.weight.reshape(rb.num_channels, -1)
     grid = rb.grid
     t = grid.coordinates(w2)
     low = np.floor(t)
     free = np.asarray(rb.free, dtype=bool)
     base = grid.value(np.where(free, low, np.clip(low, grid.qmin, grid.qmax)))
-    bits, record = adaround_rows(
+    bits, record = solve_rows(
         rb.gram,
         w2 - base,
         np.asarray(grid.scale, dtype=np.float64),
@@ -152,6 +211,7 @@ def _run(
         "warmup": warmup,
         "beta": (float(beta[0]), float(beta[1])),
         "seed": options.get("seed"),
+        "engine": engine,
         **record,
     }
     return Answer(bits)
@@ -159,7 +219,7 @@ def _run(
 
 ADAROUND = Method(
     "adaround",
-    ("iters", "lr", "lam", "warmup", "beta", "seed"),
+    ("iters", "lr", "lam", "warmup", "beta", "seed", "engine"),
     _run,
     summary="AdaRound's rectified-sigmoid relaxation, Adam on the Gram objective (numpy)",
 )
