@@ -221,7 +221,10 @@ def test_bad_input_names_the_layer() -> None:
         quantize_model(model, x, 3, "nearest", options={"sa": {"num_reads": 1}})
     with pytest.raises(ValidationError, match="bits=1"):
         quantize_model(model, x, 1, "nearest")
-    # a method's own error comes out with the layer named
+    # a method's own error comes out with the layer named: a singular H after damping ...
+    with pytest.raises(ValidationError, match=r"layer '0', method 'gptq': .*not positive definite"):
+        quantize_model(model, x[:, :1].repeat(1, 8), 3, "gptq", damp=0.0)
+    # ... or a size limit
     with pytest.raises(LimitExceeded, match=r"layer '0', method 'exact'"):
         quantize_model(model, x, 3, "exact", max_variables=2)
 
