@@ -6,6 +6,7 @@ it, and backend plugins lower it to dimod, Qiskit, Cirq or the exact reference s
 
 from qevo_ir._version import __version__
 from qevo_ir.backend import Backend, Capabilities
+from qevo_ir.blocks.solve import solve_block
 from qevo_ir.compiler import Compiled, compile, solve
 from qevo_ir.embedded import EmbeddedHamiltonian, UnembedResult
 from qevo_ir.errors import (
@@ -62,5 +63,6 @@ __all__ = [
     "get_backend",
     "read_hamiltonian",
     "solve",
+    "solve_block",
     "write_hamiltonian",
 ]

@@ -15,11 +15,12 @@ __all__ = ["WORKLOADS", "load"]
 
 WORKLOADS: dict[str, str] = {
     "build": "Build and lower: arrays → IR → dimod BQM / Qiskit operator",
-    "blocks": "Model block: LinearRounding 512×512, 2048 calibration rows",
+    "blocks": "Model block: LinearRounding 512×512, 2048 calibration rows; GPTQ, gptq-block",
     "energies": "Energies of 10⁴ samples, sparse and dense",
     "exact": "Exact ground state and degeneracy, n = 20…30",
     "qaoa": "QAOA ⟨H_C⟩, cost diagonal, angle optimisation, circuit emission",
     "embedding": "Minor embedding onto Pegasus and Zephyr",
+    "quantize_model": "quantize_model peak memory on the demo's character transformer",
 }
 
 

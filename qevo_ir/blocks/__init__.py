@@ -3,7 +3,9 @@
 Each block (AdaRound-style rounding of a linear or conv layer, k-bit weight refitting, pruning
 masks, MI feature selection) is one QUBO per output channel sharing the calibration Gram
 matrix; :func:`solve_block` and :func:`compare_methods` solve it and set every solver beside
-the classical baselines. See ``specs/blocks.md``.
+the classical baselines (round-to-nearest, greedy descent, GPTQ, AdaRound; :data:`METHODS`
+lists every registered method, one module each in :mod:`qevo_ir.blocks.methods`). See
+``specs/blocks.md``.
 """
 
 from qevo_ir.blocks.base import GramBlock, reconstruction_error
@@ -14,6 +16,7 @@ from qevo_ir.blocks.integer import INTEGER_ENCODINGS, IntegerWeights
 from qevo_ir.blocks.least_squares import BinaryLeastSquares
 from qevo_ir.blocks.linear import LinearRounding, UniformGrid, uniform_grid
 from qevo_ir.blocks.prune import PruneMask
+from qevo_ir.blocks.quantize_model import QuantizedModel, quantize_model
 from qevo_ir.blocks.solve import METHODS, BlockSolution, compare_methods, solve_block
 from qevo_ir.blocks.torch_adapters import from_torch_conv2d, from_torch_linear
 
@@ -30,11 +33,13 @@ __all__ = [
     "IntegerWeights",
     "LinearRounding",
     "PruneMask",
+    "QuantizedModel",
     "UniformGrid",
     "compare_methods",
     "from_torch_conv2d",
     "from_torch_linear",
     "im2col",
+    "quantize_model",
     "reconstruction_error",
     "solve_block",
     "uniform_grid",

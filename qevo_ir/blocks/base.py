@@ -211,7 +211,7 @@ class GramBlock(abc.ABC):
 
     def decode_bits(self, bits: npt.ArrayLike) -> npt.NDArray[Any]:
         """Parameters from slot bits ``(C, m)`` (or ``(r, C, m)``): ``base + Σ weight · x``."""
-        x = self._batch._check_bits(bits)
+        x = self._batch.check_bits(bits)
         lead = x.shape[:-2]
         flat = x.reshape(-1, *self._batch.free.shape)
         num_params = len(self._base)
@@ -295,7 +295,7 @@ class GramBlock(abc.ABC):
     def repair(self, bits: npt.ArrayLike) -> npt.NDArray[np.int8]:
         """Feasible bits: the cardinality restored greedily (unchanged without a constraint)."""
         if self._cardinality is None:
-            return self._batch._check_bits(bits).astype(np.int8)
+            return self._batch.check_bits(bits).astype(np.int8)
         return self.lowered().repair(bits)
 
     def feasible(self, bits: npt.ArrayLike) -> bool:

@@ -205,7 +205,8 @@ class GramBatch:
         out = np.asarray((scatter.T @ flat.T).T)
         return out.reshape(*lead, k)
 
-    def _check_bits(self, bits: npt.ArrayLike) -> FloatArray:
+    def check_bits(self, bits: npt.ArrayLike) -> FloatArray:
+        """``bits`` ``(..., C, m)`` checked to be 0/1, as floats with absent slots zeroed."""
         x = np.asarray(bits)
         if x.shape[-2:] != self.free.shape:
             raise ValidationError(
@@ -220,7 +221,7 @@ class GramBatch:
 
         Absent slots are ignored. ``penalty=False`` leaves out the cardinality penalty.
         """
-        x = self._check_bits(bits)
+        x = self.check_bits(bits)
         ux = x * self.scale
         y = self._aggregate(ux)
         diag = np.diagonal(self.gram)[self.index]
@@ -284,7 +285,7 @@ class GramBatch:
         (one row of ``G`` per moving channel per step), so a step costs ``O(C (m + k))``. Never
         returns a channel whose energy is above its start.
         """
-        x0 = self._check_bits(bits)
+        x0 = self.check_bits(bits)
         if x0.ndim != 2:
             raise ValidationError("descend takes one (C, m) array of bits")
         return self._local_search(x0, max_steps, swap=False)
@@ -298,7 +299,7 @@ class GramBatch:
         slot (not the one just dropped) whose addition costs least; keep the pair only if the
         two together lower the unpenalised energy. Never worse than the start.
         """
-        x0 = self._check_bits(bits)
+        x0 = self.check_bits(bits)
         if x0.ndim != 2:
             raise ValidationError("swap_descend takes one (C, m) array of bits")
         return self._local_search(x0, max_steps, swap=True)
@@ -370,7 +371,7 @@ class GramBatch:
         the unpenalised energy least; one with too few adds the cheapest unset slot. Feasible
         channels are unchanged. ``target`` is clipped to ``[0, free slots]``.
         """
-        x = self._check_bits(bits)
+        x = self.check_bits(bits)
         if x.ndim != 2:
             raise ValidationError("repair takes one (C, m) array of bits")
         target = np.clip(np.rint(self.target), 0, self.num_free())

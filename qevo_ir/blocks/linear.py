@@ -284,6 +284,45 @@ class LinearRounding(GramBlock):
         """``‖X Wᵀ - X Ŵᵀ‖²_F / N`` for a candidate weight ``Ŵ`` shaped like ``weight``."""
         return reconstruction_error(self._gram, self._weight, params)
 
+    def channel_objectives(self, params: npt.ArrayLike) -> FloatArray:
+        """Per output channel ``(w_o - ŵ_o)ᵀ G (w_o - ŵ_o)``: ``(out,)``, summing to
+        :meth:`objective`."""
+        cand = np.asarray(params, dtype=np.float64)
+        if cand.size != self._weight.size:
+            raise ValidationError(
+                f"weights have {cand.size} entries; the block's weight has shape {self.param_shape}"
+            )
+        err = self._weight - cand.reshape(self._weight.shape)
+        out: FloatArray = np.einsum("oi,oi->o", err @ self._gram, err)
+        return out
+
+    def codes(self, params: npt.ArrayLike) -> IntArray:
+        """Integer grid codes ``q`` ``(out, in)`` of weights on the grid (``ŵ = s (q - z)``).
+
+        Raises :class:`ValidationError` if a weight is not on its channel's grid (to 1e-6 of a
+        step) or outside ``[qmin, qmax]``.
+        """
+        cand = np.asarray(params, dtype=np.float64).reshape(self._weight.shape)
+        t = self._grid.coordinates(cand)
+        q = np.rint(t)
+        if not (np.isfinite(t).all() and np.all(np.abs(t - q) <= 1e-6)):
+            raise ValidationError("weights are not on the block's grid (scale (q - zero_point))")
+        if q.size and (q.min() < self._grid.qmin or q.max() > self._grid.qmax):
+            raise ValidationError(
+                f"weights leave the grid range [{self._grid.qmin}, {self._grid.qmax}]"
+            )
+        return q.astype(np.int64)
+
+    def bits_from_codes(self, codes: npt.ArrayLike) -> npt.NDArray[np.int8]:
+        """Slot bits of grid codes: ``x = 1`` where a free weight's code is above its floor.
+
+        Exact (``decode_bits`` gives the codes back) where every code is the floor or the ceil
+        of the weight's coordinate; other levels (GPTQ's) are projected to the nearer of the two.
+        """
+        q = np.asarray(codes, dtype=np.float64).reshape(self._weight.shape)
+        low = np.floor(self._grid.coordinates(self._weight))
+        return ((q > low) & self._batch.free).astype(np.int8)
+
 
 def _as_gram(gram: npt.ArrayLike, d: int) -> FloatArray:
     g = np.array(gram, dtype=np.float64)

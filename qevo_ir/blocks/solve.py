@@ -1,10 +1,11 @@
 """Solve a model block with a solver or a classical baseline, and compare them honestly.
 
-``solve_block`` runs one method (round-to-nearest, greedy descent, simulated annealing through
-the dimod backend, exact enumeration through the exact backend, or simulated QAOA) and decodes
-the result to parameters; ``compare_methods`` puts every solver beside the nearest and greedy
-baselines (and the exact optimum when it is cheap), because a QUBO solver is only worth using
-where it beats them (Nagel et al. 2020 found D-Wave's qbsolv did worse than round-to-nearest).
+``solve_block`` runs one registered method (:mod:`qevo_ir.blocks.methods`: round-to-nearest,
+greedy descent, simulated annealing or tabu through the dimod backend, exact enumeration, simulated
+QAOA, GPTQ, AdaRound, and ``gptq-block``), applies a warm start, repairs and re-scores the
+result; ``compare_methods`` puts every solver beside the nearest and greedy baselines (and the
+exact optimum when it is cheap), because a QUBO solver is only worth using where it beats them
+(Nagel et al. 2020 found D-Wave's qbsolv did worse than round-to-nearest).
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.backend import Backend
 from qevo_ir.blocks.base import GramBlock
-from qevo_ir.errors import BackendError, BackendUnavailable, LimitExceeded, ValidationError
-from qevo_ir.plugins import available_backends, get_backend, require
-from qevo_ir.vartypes import BINARY
+from qevo_ir.blocks.methods import (
+    EXACT_MAX_VARIABLES,
+    METHODS,
+    QAOA_MAX_VARIABLES,
+    Answer,
+    get_method,
+)
+from qevo_ir.errors import (
+    BackendError,
+    BackendUnavailable,
+    CapabilityError,
+    LimitExceeded,
+    ValidationError,
+)
 
 __all__ = [
     "EXACT_MAX_VARIABLES",
@@ -32,27 +43,6 @@ __all__ = [
     "solve_block",
 ]
 
-METHODS = ("nearest", "greedy", "sa", "exact", "qaoa")
-EXACT_MAX_VARIABLES = 24
-"""Largest channel the ``exact`` method enumerates (``2**24`` states per channel)."""
-QAOA_MAX_VARIABLES = 16
-"""Largest channel the ``qaoa`` method simulates (a ``2**16`` statevector per channel)."""
-
-_OPTIONS: dict[str, tuple[str, ...]] = {
-    "nearest": (),
-    "greedy": ("max_steps",),
-    "sa": ("num_reads", "num_sweeps", "seed", "beta_range", "penalty"),
-    "exact": ("max_variables", "penalty"),
-    "qaoa": ("p", "shots", "restarts", "maxiter", "seed", "penalty", "max_variables"),
-}
-
-# Backends used through the plugin registry; from a source checkout whose entry points are not
-# installed, the plugin module is imported directly (still only through its public class).
-_FALLBACK = {
-    "dimod": ("qevo_dimod", "DimodBackend", "dimod"),
-    "exact": ("qevo_exact", "ExactBackend", "all"),
-}
-
 
 @dataclass(frozen=True, eq=False)
 class BlockSolution:
@@ -60,9 +50,14 @@ class BlockSolution:
 
     ``weights``: the decoded parameters (shaped like the block's parameters: rounded weights,
     pruned weights, or a boolean feature selection); ``objective``: the block's objective at
-    them, recomputed from the parameters; ``seconds``: wall time of the whole method (lowering,
-    solving, decoding); ``bits``: the per-channel slot bits ``(C, m)``; ``info``: details
-    (feasibility repairs, sampler options, per-channel QAOA figures).
+    them, recomputed from the parameters; ``seconds``: wall time of the whole method (warm
+    start, lowering, solving, decoding); ``bits``: the per-channel slot bits ``(C, m)`` (for
+    weights that are not all a floor or a ceil of the float weight, as GPTQ's may be, their
+    projection: ``x = 1`` where the level is above the floor; ``weights`` is authoritative);
+    ``info``: details (feasibility repairs, sampler options, per-channel QAOA figures,
+    ``channel_objectives``); ``winner``: per channel, the name of what was kept: the method's
+    own answer (``method``) or, with ``init=``, the init where it was strictly better
+    (``init_name``; also in ``info["winner"]``).
     """
 
     weights: npt.NDArray[Any]
@@ -71,180 +66,136 @@ class BlockSolution:
     method: str
     info: dict[str, Any] = field(default_factory=dict)
     bits: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), np.int8))
+    winner: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U1"))
 
 
-def _backend(name: str) -> Backend:
-    if name in available_backends():
-        return get_backend(name)
-    module, cls, extra = _FALLBACK[name]
-    backend: Backend = getattr(require(module, extra), cls)()
-    return backend
+@dataclass(frozen=True, eq=False)
+class _Start:
+    """A resolved warm start: its name, bits, parameters and per-channel objectives."""
+
+    name: str
+    bits: npt.NDArray[np.int8]
+    weights: npt.NDArray[Any]
+    objectives: npt.NDArray[np.float64]
 
 
-def _check_options(method: str, options: Mapping[str, Any]) -> None:
-    if method not in _OPTIONS:
-        raise ValidationError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    unknown = sorted(set(options) - set(_OPTIONS[method]))
-    if unknown:
-        accepted = ", ".join(_OPTIONS[method]) or "none"
+def _channel_objectives(block: GramBlock, weights: npt.NDArray[Any], bits: Any) -> Any:
+    """Per-channel objective, from the parameters where the block can (rounding blocks)."""
+    per_channel = getattr(block, "channel_objectives", None)
+    if per_channel is not None:
+        return np.asarray(per_channel(weights), dtype=np.float64)
+    return block.bit_objectives(bits)
+
+
+def _resolve_init(block: GramBlock, init: Any, method: str) -> _Start:
+    if isinstance(init, str):
+        if init == method:
+            raise ValidationError(f"init={init!r} is the method itself; name another method")
+        sol = solve_block(block, init)
+        return _Start(init, sol.bits, sol.weights, sol.info["channel_objectives"])
+    if isinstance(init, BlockSolution):
+        if init.bits.shape != block.batch.free.shape:
+            raise ValidationError(
+                f"init is a solution of another block: bits {init.bits.shape}, "
+                f"the block has {block.batch.free.shape}"
+            )
+        objectives = _channel_objectives(block, init.weights, init.bits)
+        return _Start(init.method, init.bits, init.weights, objectives)
+    arr = np.asarray(init)
+    if arr.shape != block.batch.free.shape:
         raise ValidationError(
-            f"method {method!r} does not take option(s) {', '.join(unknown)}; accepted: {accepted}"
+            f"init must be a method name, a BlockSolution or bits of shape "
+            f"{block.batch.free.shape}, got {type(init).__name__} of shape {arr.shape}"
         )
+    bits = block.repair(block.batch.check_bits(arr))
+    weights = block.decode_bits(bits)
+    return _Start("init", bits, weights, _channel_objectives(block, weights, bits))
+
+
+def _mix(block: GramBlock, keep: npt.NDArray[np.bool_], mine: Any, theirs: Any) -> Any:
+    """Parameters with channel ``c`` from ``theirs`` where ``keep[c]``, else from ``mine``."""
+    if getattr(block, "channel_objectives", None) is not None:  # rows are the channels
+        a = np.asarray(mine).reshape(block.num_channels, -1)
+        b = np.asarray(theirs).reshape(block.num_channels, -1)
+        return np.where(keep[:, None], b, a).reshape(block.param_shape)
+    return None
 
 
 def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> BlockSolution:
     """Solve ``block`` with ``method``; the result is decoded, feasible and re-scored.
 
-    Methods and options:
+    Methods and options (:data:`METHODS`; ``specs/blocks.md`` §10 has the full table):
 
     - ``nearest``: the block's baseline (round-to-nearest; magnitude pruning; top-k MI).
-    - ``greedy``: best-improvement one-flip descent from the baseline on all channels at once
-      (``max_steps``); for a cardinality-constrained block, drop-add swap descent instead.
-      Never worse than ``nearest``.
-    - ``sa``: simulated annealing (dwave-samplers via the ``dimod`` backend) on the combined
-      block-diagonal Hamiltonian; each channel takes its best read. Options ``num_reads``
-      (default 32), ``num_sweeps`` (1000), ``seed``, ``beta_range``, ``penalty``.
+    - ``greedy``: best-improvement one-flip descent from the baseline (or from ``init``) on all
+      channels at once (``max_steps``); for a cardinality-constrained block, drop-add swap
+      descent instead. Never worse than ``nearest``.
+    - ``sa`` / ``tabu``: simulated annealing / tabu search (dwave-samplers via the ``dimod``
+      backend) on the combined block-diagonal Hamiltonian; each channel takes its best read.
+      Options ``num_reads`` (sa 32, tabu 4), ``num_sweeps`` (sa, 1000), ``seed``,
+      ``beta_range`` (sa), ``timeout`` (tabu, ms), ``penalty``.
     - ``exact``: exhaustive enumeration (``exact`` backend) channel by channel; every channel
       must have at most ``max_variables`` (default 24) variables, else :class:`LimitExceeded`.
     - ``qaoa``: simulated QAOA per channel (``qevo_ir.qaoa``): angles optimised for depth ``p``
       (default 2) with ``restarts`` (2) and ``maxiter`` (100), then ``shots`` (256) samples; the
       best sample is kept. At most ``max_variables`` (16) per channel.
+    - ``gptq``: GPTQ Algorithm 1 on the block's grid (rounding blocks): ``act_order`` (False),
+      ``damp`` (0.01), ``block_size`` (128, lazy updates). Any grid level, clamped.
+    - ``adaround``: AdaRound's relaxation (rounding blocks): ``iters`` (1000), ``lr`` (0.01),
+      ``lam`` (0.01), ``warmup`` (0.2), ``beta`` ((20, 2)), ``seed`` (recorded; the numpy
+      full-batch path draws no random numbers), ``engine`` (``"numpy"``, or ``"torch"``:
+      autograd and ``torch.optim.Adam``, optional extra).
+    - ``gptq-block``: GPTQ's order and compensation, each block of ``block_size`` (16) columns a
+      per-channel QUBO solved by ``qevo_ir.solve`` with backend ``inner`` (``"exact"``, ``"sa"``,
+      ``"tabu"``, ``"qaoa"`` or a plugin name; ``inner_options`` pass to it), plus ``act_order``,
+      ``damp``, ``seed``.
+
+    ``init=`` (every searching method: greedy, sa, tabu, exact, qaoa, adaround, gptq-block): a
+    method name, a :class:`BlockSolution` or bits ``(C, m)``; the init runs first (inside
+    ``seconds``), greedy descends from it, and each channel keeps the init's answer where it is
+    strictly better than the method's: ``solution.winner`` says which, per channel.
 
     Constrained blocks: samples that break the cardinality are repaired greedily
     (``info["repaired_channels"]`` counts them).
     """
-    _check_options(method, options)
+    spec = get_method(method)
+    spec.check(options)
     if not isinstance(block, GramBlock):
         raise ValidationError(f"solve_block takes a model block, got {type(block).__name__}")
     start = time.perf_counter()
     info: dict[str, Any] = {"block": block.kind, "channels": block.num_channels}
-    if method == "nearest":
-        bits = block.baseline_bits()
-    elif method == "greedy":
-        bits = _greedy(block, options.get("max_steps"))
-    elif method == "sa":
-        bits = _sa(block, options, info)
-    elif method == "exact":
-        bits = _exact(block, options, info)
-    else:
-        bits = _qaoa(block, options, info)
-    if not block.feasible(bits):
+    opts = {k: v for k, v in options.items() if k != "init"}
+    prior = None if options.get("init") is None else _resolve_init(block, options["init"], method)
+    answer: Answer = spec.run(block, opts, info, None if prior is None else prior.bits)
+    bits = answer.bits
+    if answer.weights is None and not block.feasible(bits):
         broken = block.cardinality.violation(bits) != 0 if block.cardinality is not None else 0
         info["repaired_channels"] = int(np.count_nonzero(broken))
         bits = block.repair(bits)
     else:
         info["repaired_channels"] = 0
-    weights = block.decode_bits(bits)
-    objective = block.objective(weights)
+    weights = block.decode_bits(bits) if answer.weights is None else answer.weights
+    per_channel = _channel_objectives(block, weights, bits)
+    winner = np.full(block.num_channels, method)
+    if prior is not None:
+        keep = prior.objectives < per_channel
+        if np.any(keep):
+            mixed = _mix(block, keep, weights, prior.weights)
+            bits = np.where(keep[:, None], prior.bits, bits).astype(np.int8)
+            weights = block.decode_bits(bits) if mixed is None else mixed
+            per_channel = np.where(keep, prior.objectives, per_channel)
+        winner = np.where(keep, prior.name, method)
+        info["init"] = prior.name
+        info["init_wins"] = int(np.count_nonzero(keep))
+    info["winner"] = winner
+    info["channel_objectives"] = per_channel
+    # rounding blocks: the per-channel objectives of the parameters already sum to it
+    rows = getattr(block, "channel_objectives", None) is not None
+    objective = float(np.sum(per_channel)) if rows else block.objective(weights)
     seconds = time.perf_counter() - start
-    return BlockSolution(weights, objective, seconds, method, info, np.asarray(bits, np.int8))
-
-
-def _greedy(block: GramBlock, max_steps: int | None) -> npt.NDArray[np.int8]:
-    start = block.baseline_bits()
-    if block.cardinality is not None:
-        return block.batch.swap_descend(start, max_steps=max_steps)
-    return block.batch.descend(start, max_steps=max_steps)
-
-
-def _sa(block: GramBlock, options: Mapping[str, Any], info: dict[str, Any]) -> npt.NDArray[np.int8]:
-    penalty = options.get("penalty")
-    ham = block.hamiltonian(penalty=penalty, labelled=False)
-    sampler_options = {
-        "num_reads": options.get("num_reads", 32),
-        "num_sweeps": options.get("num_sweeps", 1000),
-    }
-    for key in ("seed", "beta_range"):
-        if options.get(key) is not None:
-            sampler_options[key] = options[key]
-    result = _backend("dimod").solve(ham, sampler="sa", **sampler_options)
-    info["sampler"] = {k: v for k, v in result.info.items() if k in ("options", "num_reads")}
-    samples = result.to_vartype(BINARY)
-    reads = block.bits_from_sample(samples, vartype=BINARY)  # (r, C, m)
-    if block.cardinality is not None:
-        reads = np.stack([block.repair(r) for r in reads])  # a loop over reads, not terms
-    energy = block.bit_objectives(reads)  # (r, C)
-    best = np.argmin(energy, axis=0)
-    chosen: npt.NDArray[np.int8] = reads[best, np.arange(block.num_channels)]
-    return chosen
-
-
-def _exact(
-    block: GramBlock, options: Mapping[str, Any], info: dict[str, Any]
-) -> npt.NDArray[np.int8]:
-    limit = int(options.get("max_variables", EXACT_MAX_VARIABLES))
-    sizes = block.batch.num_free()
-    too_big = np.flatnonzero(sizes > limit)
-    if len(too_big):
-        c = int(too_big[0])
-        raise LimitExceeded(
-            f"exact: channel {c} has {int(sizes[c])} variables, more than max_variables={limit} "
-            f"({len(too_big)} channels are over); use method='greedy' or 'sa'"
-        )
-    backend = _backend("exact")
-    bits = block.baseline_bits().copy()
-    penalty = options.get("penalty")
-    ground = np.zeros(block.num_channels)
-    for c in np.flatnonzero(sizes > 0).tolist():  # one enumeration per channel
-        ham = block.hamiltonian(c, penalty=penalty, labelled=False)
-        res = backend.solve(ham, max_states=1, max_variables=limit)
-        state = res.to_vartype(BINARY)[0]
-        bits[c, np.flatnonzero(block.batch.free[c])] = state
-        ground[c] = res.energies[0]
-    info["ground_energy_sum"] = float(ground.sum())
-    return bits
-
-
-def _qaoa(
-    block: GramBlock, options: Mapping[str, Any], info: dict[str, Any]
-) -> npt.NDArray[np.int8]:
-    from qevo_ir.qaoa import cost_diagonal, optimize_angles, qaoa_probabilities, sample_qaoa
-
-    limit = int(options.get("max_variables", QAOA_MAX_VARIABLES))
-    sizes = block.batch.num_free()
-    if np.any(sizes > limit):
-        c = int(np.argmax(sizes))
-        raise LimitExceeded(
-            f"qaoa: channel {c} has {int(sizes[c])} variables (qubits), more than "
-            f"max_variables={limit}; use method='greedy', 'sa' or 'exact'"
-        )
-    p = int(options.get("p", 2))
-    shots = int(options.get("shots", 256))
-    seed = options.get("seed")
-    rng = np.random.default_rng(seed)
-    bits = block.baseline_bits().copy()
-    per_channel: list[dict[str, float]] = []
-    for c in np.flatnonzero(sizes > 0).tolist():  # one simulation per channel
-        spin = block.hamiltonian(c, penalty=options.get("penalty"), labelled=False).to_spin()
-        diag = cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
-        channel_seed = int(rng.integers(0, 2**31 - 1))
-        angles = optimize_angles(
-            diag,
-            p,
-            seed=channel_seed,
-            restarts=int(options.get("restarts", 2)),
-            maxiter=int(options.get("maxiter", 100)),
-        )
-        samples = sample_qaoa(diag, angles.gammas, angles.betas, shots, channel_seed)
-        n = samples.shape[1]
-        idx = (samples.astype(np.int64) << np.arange(n, dtype=np.int64)).sum(axis=1)
-        best = int(np.argmin(diag[idx]))
-        bits[c, np.flatnonzero(block.batch.free[c])] = samples[best]
-        ground = float(diag.min())
-        probs = qaoa_probabilities(diag, angles.gammas, angles.betas)
-        tol = 1e-9 * max(1.0, float(np.abs(diag).max()))
-        per_channel.append(
-            {
-                "channel": float(c),
-                "qubits": float(n),
-                "expectation": float(angles.expectation),
-                "ground_energy": ground,
-                "best_sampled": float(diag[idx[best]]),
-                "ground_probability": float(probs[diag <= ground + tol].sum()),
-            }
-        )
-    info["qaoa"] = {"p": p, "shots": shots, "channels": per_channel}
-    return bits
+    return BlockSolution(
+        weights, objective, seconds, method, info, np.asarray(bits, np.int8), winner
+    )
 
 
 def compare_methods(
@@ -261,13 +212,14 @@ def compare_methods(
     whole enumeration is at most ``2**26`` states. ``options`` maps a method to its options.
     Each row: ``method``, ``objective``, ``seconds``, ``rel_to_nearest``
     (``(objective - nearest) / nearest``: negative is better), ``gap_to_exact`` (when exact
-    ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit or
-    its SDK is missing, with ``objective`` ``None``).
+    ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit, its
+    SDK is missing or it does not take this block, with ``objective`` ``None``), and
+    ``init_wins`` for a method run with ``init``. Any of :data:`METHODS` can be asked for.
     """
     opts = dict(options or {})
     wanted = ["nearest", "greedy", *[m for m in methods if m not in ("nearest", "greedy")]]
     for m in wanted:
-        _check_options(m, opts.get(m, {}))
+        get_method(m).check(opts.get(m, {}))
     sizes = block.batch.num_free()
     if exact is None:
         largest = int(sizes.max(initial=0))
@@ -278,7 +230,7 @@ def compare_methods(
     for m in dict.fromkeys(wanted):
         try:
             sol = solve_block(block, m, **opts.get(m, {}))
-        except (LimitExceeded, BackendUnavailable, BackendError) as exc:
+        except (LimitExceeded, BackendUnavailable, BackendError, CapabilityError) as exc:
             rows.append(
                 {"method": m, "objective": None, "seconds": None, "status": f"skipped: {exc}"}
             )
@@ -290,6 +242,7 @@ def compare_methods(
                 "seconds": sol.seconds,
                 "status": "ok",
                 "repaired_channels": sol.info.get("repaired_channels", 0),
+                **({"init_wins": sol.info["init_wins"]} if "init_wins" in sol.info else {}),
             }
         )
     base = next(r["objective"] for r in rows if r["method"] == "nearest")

@@ -7,7 +7,7 @@ forward hook).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,17 @@ from qevo_ir.blocks.linear import LinearRounding
 from qevo_ir.errors import ValidationError
 from qevo_ir.plugins import require
 
-__all__ = ["from_torch_conv2d", "from_torch_linear", "to_numpy"]
+if TYPE_CHECKING:
+    from qevo_ir.blocks.solve import BlockSolution
+
+__all__ = [
+    "apply_solution",
+    "conv2d_support",
+    "from_torch_conv2d",
+    "from_torch_linear",
+    "to_numpy",
+    "write_weight",
+]
 
 
 def to_numpy(value: Any, what: str = "tensor") -> npt.NDArray[np.float64]:
@@ -32,21 +42,29 @@ def to_numpy(value: Any, what: str = "tensor") -> npt.NDArray[np.float64]:
 
 def from_torch_linear(
     module: Any,
-    inputs: Any,
+    inputs: Any = None,
     bits: int = 4,
     *,
     scale: float | npt.ArrayLike | None = None,
     scheme: str = "symmetric",
+    gram: npt.ArrayLike | None = None,
 ) -> LinearRounding:
     """A :class:`~qevo_ir.blocks.linear.LinearRounding` for a ``torch.nn.Linear``.
 
     ``inputs``: the calibration inputs that reach the layer, ``(..., in_features)`` (tensor or
-    array). The bias does not enter the reconstruction error and is left as it is.
+    array). Or, instead of ``inputs``, ``gram``: a precomputed ``XᵀX / N``
+    ``(in_features, in_features)`` (what :func:`~qevo_ir.blocks.quantize_model` accumulates, so
+    the inputs themselves are never held). The bias does not enter the reconstruction error and
+    is left as it is.
     """
     torch = require("torch", "torch")
     if not isinstance(module, torch.nn.Linear):
         raise ValidationError(f"expected a torch.nn.Linear, got {type(module).__name__}")
     weight = to_numpy(module.weight, "module.weight")
+    if (inputs is None) == (gram is None):
+        raise ValidationError("from_torch_linear takes exactly one of inputs and gram")
+    if gram is not None:
+        return LinearRounding.from_gram(weight, to_numpy(gram, "gram"), bits, scale, scheme=scheme)
     return LinearRounding(weight, to_numpy(inputs, "inputs"), bits, scale, scheme=scheme)
 
 
@@ -67,17 +85,10 @@ def from_torch_conv2d(
     torch = require("torch", "torch")
     if not isinstance(module, torch.nn.Conv2d):
         raise ValidationError(f"expected a torch.nn.Conv2d, got {type(module).__name__}")
-    if module.groups != 1:
-        raise ValidationError(f"Conv2d with groups={module.groups} is not supported (only 1)")
-    if tuple(module.dilation) != (1, 1):
-        raise ValidationError(f"Conv2d with dilation={module.dilation} is not supported")
-    if module.padding_mode != "zeros":
-        raise ValidationError(f"Conv2d padding_mode={module.padding_mode!r} is not supported")
-    padding: Any = module.padding
-    if padding == "valid":
-        padding = (0, 0)
-    elif isinstance(padding, str):
-        raise ValidationError(f"Conv2d padding={padding!r} is not supported; use integers")
+    why = conv2d_support(module)
+    if why is not None:
+        raise ValidationError(why)
+    padding: Any = (0, 0) if module.padding == "valid" else module.padding
     weight = to_numpy(module.weight, "module.weight")
     return Conv2dRounding(
         weight,
@@ -88,3 +99,49 @@ def from_torch_conv2d(
         scale=scale,
         scheme=scheme,
     )
+
+
+def conv2d_support(module: Any) -> str | None:
+    """``None`` if :func:`from_torch_conv2d` models this ``Conv2d``, else the reason it does not."""
+    if module.groups != 1:
+        return f"Conv2d with groups={module.groups} is not supported (only 1)"
+    if tuple(module.dilation) != (1, 1):
+        return f"Conv2d with dilation={module.dilation} is not supported"
+    if module.padding_mode != "zeros":
+        return f"Conv2d padding_mode={module.padding_mode!r} is not supported"
+    if isinstance(module.padding, str) and module.padding != "valid":
+        return f"Conv2d padding={module.padding!r} is not supported; use integers"
+    return None
+
+
+def write_weight(module: Any, weight: npt.ArrayLike, what: str = "weight") -> Any:
+    """Copy ``weight`` into ``module.weight`` in place (its dtype and device kept); the module.
+
+    ``weight`` must have as many entries as ``module.weight`` (it is reshaped to its shape) and
+    be finite; the bias and every other parameter are left alone.
+    """
+    torch = require("torch", "torch")
+    target = getattr(module, "weight", None)
+    if not isinstance(target, torch.Tensor):
+        raise ValidationError(f"{type(module).__name__} has no weight tensor to write {what} to")
+    w = np.asarray(weight, dtype=np.float64)
+    if w.size != target.numel():
+        raise ValidationError(
+            f"{what} has {w.size} entries; the module's weight has shape {tuple(target.shape)}"
+        )
+    if not np.isfinite(w).all():
+        raise ValidationError(f"{what} has non-finite entries")
+    new = torch.from_numpy(np.ascontiguousarray(w.reshape(tuple(target.shape))))
+    with torch.no_grad():
+        target.copy_(new.to(dtype=target.dtype, device=target.device))
+    return module
+
+
+def apply_solution(solution: BlockSolution, module: Any) -> Any:
+    """Write one layer's rounded weights (``solution.weights``) into ``module`` in place.
+
+    The body of ``BlockSolution.apply_to``: ``module`` is the ``torch.nn.Linear`` or ``Conv2d``
+    the block was built from (any module with a ``weight`` of the same size works); its bias,
+    dtype and device are kept. Returns ``module``.
+    """
+    return write_weight(module, solution.weights, f"the {solution.method} solution")

@@ -23,7 +23,19 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--quick", action="store_true", help="smaller model part (seconds)")
     p.add_argument("--no-model", action="store_true", help="skip the model-block part")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 7; 0 with --model)")
+    p.add_argument(
+        "--model",
+        choices=("mlp", "cnn", "transformer"),
+        help="instead of the tour: quantize this locally trained model (digits MLP, digits "
+        "CNN, or a character transformer on stdlib source) at --bits with every rounding "
+        "method; weights are cached under $QEVO_CACHE_DIR (default ~/.cache/qevo)",
+    )
+    p.add_argument(
+        "--bits", default="2,3,4", help="with --model: comma-separated bit widths (default 2,3,4)"
+    )
+    p.add_argument("--json", metavar="PATH", help="with --model: also write the rows as JSON")
+    p.add_argument("--force", action="store_true", help="overwrite the --json file")
     p.set_defaults(run=run)
 
 
@@ -44,7 +56,33 @@ def demo_hamiltonian(seed: int = 7) -> Any:
     return Hamiltonian.from_ising(h, J)
 
 
+def run_model(args: argparse.Namespace) -> int:
+    """``qevo demo --model NAME``: the whole-model quantization table for one demo model."""
+    from qevo_ir.atomic import check_new
+    from qevo_ir.blocks.demos import run_model_demo
+    from qevo_ir.errors import ValidationError
+
+    try:
+        bits = [int(b) for b in str(args.bits).split(",") if b.strip()]
+    except ValueError:
+        raise ValidationError(
+            f"--bits: expected comma-separated integers, got {args.bits!r}"
+        ) from None
+    if not bits:
+        raise ValidationError("--bits: give at least one bit width")
+    seed = 0 if args.seed is None else args.seed
+    if args.json:
+        check_new(args.json, args.force)
+    print(f"qevo demo --model {args.model}: quantize_model with every method at bits {bits}")
+    run_model_demo(args.model, bits, seed=seed, json_path=args.json)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "model", None):
+        return run_model(args)
+    if args.seed is None:
+        args.seed = 7
     from qevo_ir.compiler import compile as compile_ir
     from qevo_ir.compiler import solve
     from qevo_ir.errors import QevoError
