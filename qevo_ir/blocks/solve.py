@@ -68,6 +68,15 @@ class BlockSolution:
     bits: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), np.int8))
     winner: npt.NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U1"))
 
+    def apply_to(self, module: Any) -> Any:
+        """Write these weights into a ``torch.nn.Linear`` / ``Conv2d`` in place; returns it.
+
+        See :func:`qevo_ir.blocks.torch_adapters.apply_solution` (shape and dtype checks).
+        """
+        from qevo_ir.blocks.torch_adapters import apply_solution
+
+        return apply_solution(self, module)
+
 
 @dataclass(frozen=True, eq=False)
 class _Start:

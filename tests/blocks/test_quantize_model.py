@@ -238,6 +238,9 @@ def test_apply_solution_writes_one_layer() -> None:
     bias = layer.bias.detach().clone()
     assert apply_solution(sol, layer) is layer
     np.testing.assert_allclose(_np(layer.weight), sol.weights, atol=1e-6)
+    other = copy.deepcopy(model[0])
+    assert sol.apply_to(other) is other  # the method form writes the same weights
+    assert torch.equal(other.weight, layer.weight)
     assert torch.equal(layer.bias, bias)
     assert block.objective(_np(layer.weight)) == pytest.approx(sol.objective, rel=1e-5)
     with pytest.raises(ValidationError, match="entries"):
