@@ -280,7 +280,11 @@ def _run(
     print_fn: Callable[[str], Any], quick: bool, seed: int, include_qaoa: bool
 ) -> list[dict[str, Any]]:
     data = load_digits_split(seed)
-    sa = {"num_reads": 8 if quick else 16, "num_sweeps": 300 if quick else 1000, "seed": seed}
+    sa: dict[str, Any] = {
+        "num_reads": 8 if quick else 16,
+        "num_sweeps": 300 if quick else 1000,
+        "seed": seed,
+    }
     # SA starts from GPTQ and keeps, per channel, the better of the two (never worse than GPTQ)
     sa["init"] = "gptq"
     qaoa = {"p": 1 if quick else 2, "shots": 256, "restarts": 1 if quick else 2, "seed": seed}
