@@ -32,6 +32,7 @@ __all__ = [
     "TaskContext",
     "describe_executor",
     "is_dask_client",
+    "kill_live_workers",
     "map_tasks",
 ]
 
@@ -40,6 +41,8 @@ R = TypeVar("R")
 
 #: How many times a lost task is run again (a rebuilt local pool, or Dask ``retries``).
 DEFAULT_RETRIES = 2
+#: Name of the CLI's timeout watchdog thread (it never blocks a fork; see ``_fork_is_safe``).
+WATCHDOG_THREAD = "qevo-timeout"
 #: Modules the fork server imports once, so pool workers start without importing them again.
 _PRELOAD = ["qevo_ir", "qevo_ir.compiler", "qevo_ir.execution.engine"]
 
@@ -60,6 +63,14 @@ class TaskContext(Generic[T]):
 _Outcome = tuple[str, Any]
 
 _WORKER: dict[str, Any] = {}
+#: Local pools running now, so a hard stop (``qevo --timeout``'s watchdog) can end them.
+_LIVE_POOLS: set[ProcessPoolExecutor] = set()
+
+
+def kill_live_workers() -> None:
+    """Kill the worker processes of every local pool running in this process."""
+    for pool in list(_LIVE_POOLS):
+        _kill_workers(pool)
 
 
 def _call(
@@ -258,11 +269,9 @@ def _deadline_error(results: dict[int, Any], n: int, timeout_note: str = "") -> 
 
 def _fork_is_safe() -> bool:
     """Fork only a process with one thread and no torch (whose OpenMP pool does not survive it)."""
-    return (
-        sys.platform.startswith("linux")
-        and threading.active_count() == 1
-        and "torch" not in sys.modules
-    )
+    # ``qevo --timeout``'s watchdog only sleeps on an event: it holds no lock a child could need.
+    others = [t for t in threading.enumerate() if t.name != WATCHDOG_THREAD]
+    return sys.platform.startswith("linux") and len(others) == 1 and "torch" not in sys.modules
 
 
 def _pool_context(quick_start: bool) -> Any:
@@ -322,6 +331,7 @@ def _run_pool(
         )
         clean = False
         broken = False
+        _LIVE_POOLS.add(pool)
         try:
             futures = {pool.submit(_call_pooled, fn, items[i], i, seeds[i]): i for i in pending}
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -355,6 +365,7 @@ def _run_pool(
             else:
                 clean = True
         finally:
+            _LIVE_POOLS.discard(pool)
             if clean:
                 pool.shutdown(wait=True)
             else:
