@@ -20,7 +20,7 @@ from types import FrameType
 
 from qevo_ir._version import __version__
 from qevo_ir.cli.commands import ALL as COMMANDS
-from qevo_ir.errors import QevoError
+from qevo_ir.errors import DeadlineExceeded, QevoError
 from qevo_ir.execution.engine import WATCHDOG_THREAD
 
 __all__ = ["build_parser", "main"]
@@ -90,6 +90,8 @@ TIMEOUT_MESSAGE = "the command ran past its --timeout and was stopped; nothing w
 #: After the deadline, how long the main thread has to notice the alarm before the watchdog
 #: ends the process (native code in the main thread does not see signals).
 WATCHDOG_GRACE_S = 0.5
+#: Time a command has to write a result it already holds once its --timeout work is done.
+OUTPUT_GRACE_S = 2.0
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -108,10 +110,14 @@ def _process_age() -> float:
         return 0.0
 
 
-def _watchdog(deadline: float, finished: threading.Event) -> None:
+def _watchdog(deadline: list[float], finished: threading.Event) -> None:
     """End the process if the main thread is still busy ``WATCHDOG_GRACE_S`` past the deadline:
-    it is then inside native code that the alarm cannot interrupt."""
-    if finished.wait(max(0.0, deadline - time.monotonic()) + WATCHDOG_GRACE_S):
+    it is then inside native code that the alarm cannot interrupt. ``deadline[0]`` may move
+    (the output phase)."""
+    while not finished.wait(max(0.0, deadline[0] + WATCHDOG_GRACE_S - time.monotonic())):
+        if time.monotonic() >= deadline[0] + WATCHDOG_GRACE_S:
+            break
+    else:
         return
     from qevo_ir.execution.engine import kill_live_workers
 
@@ -142,16 +148,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = None
     finished = threading.Event()
+    watched = [args.deadline]
+
+    def output_phase() -> None:
+        # The work is done and its result in hand: writing it is not cut off by the alarm,
+        # only by the watchdog, OUTPUT_GRACE_S from now.
+        if args.deadline is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            watched[0] = time.monotonic() + OUTPUT_GRACE_S
+
+    args.output_phase = output_phase
     if args.deadline is not None:
         old_alarm = signal.signal(signal.SIGALRM, _on_alarm)
         threading.Thread(
-            target=_watchdog, args=(args.deadline, finished), name=WATCHDOG_THREAD, daemon=True
+            target=_watchdog, args=(watched, finished), name=WATCHDOG_THREAD, daemon=True
         ).start()
     try:
         if args.deadline is not None:  # inside try: a tiny timeout may fire at once
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
+        if args.deadline is not None and time.monotonic() >= args.deadline:
+            # Native code (minorminer) turns the alarm it noticed into KeyboardInterrupt.
+            print(f"qevo: error: {TIMEOUT_MESSAGE}", file=sys.stderr)
+            return EXIT_USAGE
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
         return 130
     except _Terminated:
@@ -160,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout closed early (``qevo ... | head``): quiet, like cat
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except DeadlineExceeded as exc:  # a solve stopped at the deadline with nothing to show
+        if debug:
+            traceback.print_exc()
+        print(f"qevo: error: {TIMEOUT_MESSAGE} ({_one_line(exc)})", file=sys.stderr)
+        return EXIT_USAGE
     except (QevoError, OSError, MemoryError, RecursionError) as exc:
         if debug:
             traceback.print_exc()

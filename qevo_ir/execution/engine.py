@@ -45,6 +45,8 @@ DEFAULT_RETRIES = 2
 WATCHDOG_THREAD = "qevo-timeout"
 #: Modules the fork server imports once, so pool workers start without importing them again.
 _PRELOAD = ["qevo_ir", "qevo_ir.compiler", "qevo_ir.execution.engine"]
+#: Solver SDKs worth preloading in the fork server when this process has imported them.
+_SDKS = ("dimod", "dwave.samplers", "qevo_dimod", "qevo_exact", "scipy.optimize")
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,9 @@ def _pool_context(quick_start: bool) -> Any:
         return mp.get_context("fork")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
+        # The server starts once per process; it also preloads the solver SDKs this process
+        # already uses, so every later pool's workers fork with them imported.
+        ctx.set_forkserver_preload(_PRELOAD + [m for m in _SDKS if m in sys.modules])
         return ctx
     return mp.get_context("spawn")
 

@@ -63,6 +63,8 @@ def progress_reporter(
         yield None
         return
     tqdm = _tqdm()
+    # No monitor thread: a sleeping extra thread would stop deadline workers from forking.
+    tqdm.monitor_interval = 0
     bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def update(done: int, total_now: int) -> None:

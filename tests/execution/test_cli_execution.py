@@ -35,10 +35,11 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_timeout_cuts_a_native_sampler_short_and_keeps_its_reads(big: Path) -> None:
-    # 1000 reads of SA on 2048 spins take about 25 s; the command must end near its deadline.
+    # 1000 reads of SA on 2048 spins take about 25 s; the command must end near its deadline
+    # (counted from the start of the process: imports take seconds on a loaded machine).
     start = time.monotonic()
     proc = subprocess.run(
-        [*QEVO, "--timeout", "3", "solve", str(big), "-b", "sa", "--num-reads", "1000", "--json"],
+        [*QEVO, "--timeout", "5", "solve", str(big), "-b", "sa", "--num-reads", "1000", "--json"],
         capture_output=True,
         text=True,
         env=_env(),
@@ -47,7 +48,7 @@ def test_timeout_cuts_a_native_sampler_short_and_keeps_its_reads(big: Path) -> N
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 4.5
+    assert elapsed < 6.5
     out = json.loads(proc.stdout)
     assert out["info"]["cut_short"] is True
     assert 0 < out["info"]["reads_finished"] < 1000
@@ -55,18 +56,18 @@ def test_timeout_cuts_a_native_sampler_short_and_keeps_its_reads(big: Path) -> N
 
 
 def test_timeout_on_work_that_cannot_be_cut_exits_2_with_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "dense32.qevo.json"
-    write_hamiltonian(random_hamiltonian(32, "SPIN", seed=1), path)  # 2**32 states: minutes
+    path = tmp_path / "zero34.coo"  # every one of 2**34 states is a ground state: a minute
+    path.write_text("# vartype=SPIN\n# num_variables=34\n")
     start = time.monotonic()
     proc = subprocess.run(
-        [*QEVO, "--timeout", "2", "solve", str(path), "-b", "exact"],
+        [*QEVO, "--timeout", "3", "solve", str(path), "-b", "exact"],
         capture_output=True,
         text=True,
         env=_env(),
         timeout=60,
         check=False,
     )
-    assert time.monotonic() - start < 4.0
+    assert time.monotonic() - start < 5.0
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -144,3 +145,56 @@ def test_compile_block_on_a_pool_writes_the_same_channels(
         assert main(["verify", str(tmp_path / "b" / folder)]) == 0
     assert main([*base, "-o", str(tmp_path / "c"), "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_timeout_stops_an_embedding_search(tmp_path: Path) -> None:
+    path = tmp_path / "dense60.qevo.json"
+    write_hamiltonian(random_hamiltonian(60, "SPIN", seed=1), path)
+    # K60 does not fit Chimera C(4): minorminer searches until its own 60 s limit
+    pipeline = "embed(topology=chimera,m=4,method=heuristic,tries=1000,cache=false)"
+    start = time.monotonic()
+    proc = subprocess.run(
+        [*QEVO, "--timeout", "3", "compile", str(path), "--pipeline", pipeline, "-t", "dimod",
+         "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert time.monotonic() - start < 5.5
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "--timeout" in proc.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+WATCHDOG_SCRIPT = """
+import signal, sys, time
+from qevo_ir.cli.commands import inspect_cmd
+from qevo_ir.cli.main import main
+
+def deaf(args):  # native code that never sees the alarm
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(30)
+
+inspect_cmd.run = deaf
+sys.exit(main(["--timeout", "1", "inspect", "anything.json"]))
+"""
+
+
+def test_the_watchdog_ends_a_command_deaf_to_the_alarm() -> None:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCHDOG_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - start < 5.0  # 1 s, the 0.5 s grace, interpreter start
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "qevo: error: the command ran past its --timeout and was stopped; nothing was written"
+    ]

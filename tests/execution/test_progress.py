@@ -44,14 +44,14 @@ def test_sampler_reads_and_qaoa_restarts_report_progress() -> None:
     from qevo_ir.testing.problems import chimera_ising
 
     calls: list[tuple[int, int]] = []
-    big = chimera_ising(16)
+    mid = chimera_ising(8)
     result = qevo_ir.solve(
-        big, "sa", num_reads=30, seed=1, progress=lambda d, t: calls.append((d, t))
+        mid, "sa", num_reads=80, seed=1, progress=lambda d, t: calls.append((d, t))
     )
-    plan = plan_reads("sa", big, {"num_reads": 30})
+    plan = plan_reads("sa", mid, {"num_reads": 80})
     assert plan is not None
     assert result.info["read_chunks"]["reads"] == plan
-    assert calls == [(int(d), 30) for d in np.cumsum(plan)]
+    assert calls == [(int(d), 80) for d in np.cumsum(plan)]
     restarts: list[tuple[int, int]] = []
     qevo_ir.solve(
         random_hamiltonian(5, "SPIN", seed=2),

@@ -65,8 +65,9 @@ def test_a_solve_that_cannot_be_cut_raises_promptly() -> None:
 
 
 def test_results_with_a_generous_timeout_equal_results_without() -> None:
-    plain = qevo_ir.solve(BIG, "sa", num_reads=24, seed=9)
-    bounded = qevo_ir.solve(BIG, "sa", num_reads=24, seed=9, timeout=120)
+    mid = chimera_ising(8, seed=1)  # 512 spins: 80 reads are split into chunks
+    plain = qevo_ir.solve(mid, "sa", num_reads=80, seed=9)
+    bounded = qevo_ir.solve(mid, "sa", num_reads=80, seed=9, timeout=120)
     assert "cut_short" not in bounded.info
     np.testing.assert_array_equal(plain.samples, bounded.samples)
     np.testing.assert_array_equal(plain.num_occurrences, bounded.num_occurrences)

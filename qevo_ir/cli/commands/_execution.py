@@ -11,10 +11,10 @@ from typing import Any
 
 from qevo_ir.errors import DeadlineExceeded, ValidationError
 
-__all__ = ["OUTPUT_MARGIN_S", "add_execution_options", "engine", "time_left"]
+__all__ = ["OUTPUT_MARGIN_S", "add_execution_options", "engine", "output_phase", "time_left"]
 
 #: Time kept back from ``--timeout`` for writing the output once the work stops.
-OUTPUT_MARGIN_S = 0.25
+OUTPUT_MARGIN_S = 0.1
 
 
 def add_execution_options(p: argparse.ArgumentParser, what: str) -> None:
@@ -64,5 +64,13 @@ def time_left(args: argparse.Namespace) -> float | None:
         return None
     left = deadline - time.monotonic() - OUTPUT_MARGIN_S
     if left <= 0:
-        raise DeadlineExceeded("the command ran past its --timeout before its work could start")
+        raise DeadlineExceeded("the --timeout passed before the work could start")
     return left
+
+
+def output_phase(args: argparse.Namespace) -> None:
+    """The work is done: writing its result is no longer cut off at ``--timeout`` (a watchdog
+    still ends a command that takes more than two seconds more)."""
+    hook = getattr(args, "output_phase", None)
+    if hook is not None:
+        hook()

@@ -11,7 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from qevo_ir.cli.commands._execution import add_execution_options, engine, time_left
+from qevo_ir.cli.commands._execution import (
+    add_execution_options,
+    engine,
+    output_phase,
+    time_left,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -113,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
                     atomic_write_bytes(folder / name, data)
             entries.append(entry)
         baselines = compare_methods(block, ("nearest", "greedy"))
+        output_phase(args)
         report = {
             "format": "qevo-block-report",
             "version": 1,

@@ -6,7 +6,12 @@ import argparse
 from typing import Any
 
 from qevo_ir.cli.commands._common import add_input_options, json_label, read_input
-from qevo_ir.cli.commands._execution import add_execution_options, engine, time_left
+from qevo_ir.cli.commands._execution import (
+    add_execution_options,
+    engine,
+    output_phase,
+    time_left,
+)
 from qevo_ir.cli.output import emit_json, table
 
 
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             executor=executor,
             **opts,
         )
+    output_phase(args)
     labels = [json_label(x) for x in ham.labels]
     out: dict[str, Any] = {
         "file": args.file,

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from qevo_ir.cli.commands._common import json_label
-from qevo_ir.cli.commands._execution import add_execution_options, engine, time_left
+from qevo_ir.cli.commands._execution import (
+    add_execution_options,
+    engine,
+    output_phase,
+    time_left,
+)
 from qevo_ir.cli.output import table
 
 SUMMARY_NAME = "summary.json"
@@ -153,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         except DeadlineExceeded as exc:
             timed_out = True
             docs = [exc.completed.get(i) for i in range(len(files))]  # type: ignore[misc]
+    output_phase(args)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for f, target, doc in zip(files, targets, docs, strict=True):
