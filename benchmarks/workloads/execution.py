@@ -29,7 +29,7 @@ from qevo_ir.testing.problems import chimera_ising
 __all__ = ["run"]
 
 W = "7. execution"
-SA = {"num_reads": 10, "num_sweeps": 100}
+SA: dict[str, Any] = {"num_reads": 10, "num_sweeps": 100}
 
 
 def _tiny(item: int, ctx: TaskContext[Any]) -> int:
@@ -84,7 +84,7 @@ def run(ctx: Context) -> list[Row]:
             note=f"pool start included; in process {serial:.2f} s; results identical: {same}",
         )
     )
-    cluster = distributed.LocalCluster(
+    cluster = distributed.LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=2,
         threads_per_worker=1,
         processes=True,
@@ -92,7 +92,7 @@ def run(ctx: Context) -> list[Row]:
         dashboard_address=None,
         silence_logs=50,
     )
-    client = distributed.Client(cluster)
+    client = distributed.Client(cluster)  # type: ignore[no-untyped-call]
     try:
         with ctx.section("dask"):
             warm = solve_many(problems, "sa", seed=1, executor=client, progress=False, **SA)
@@ -120,7 +120,7 @@ def run(ctx: Context) -> list[Row]:
         rows.append(_overhead(ctx, client))
         rows.append(_gram(ctx, client))
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         cluster.close()
     rows.append(_timeout(ctx))
     return rows
