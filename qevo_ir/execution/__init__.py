@@ -11,7 +11,7 @@ from qevo_ir.execution.engine import DEFAULT_RETRIES, TaskContext, is_dask_clien
 from qevo_ir.execution.progress import progress_enabled, progress_reporter, quiet
 from qevo_ir.execution.reads import merge_results, plan_reads
 from qevo_ir.execution.seeds import derive_seed, fresh_seed
-from qevo_ir.execution.solving import run_backend, solve_many
+from qevo_ir.execution.solving import run_backend, solve_channels, solve_many
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -26,5 +26,6 @@ __all__ = [
     "progress_reporter",
     "quiet",
     "run_backend",
+    "solve_channels",
     "solve_many",
 ]

@@ -15,7 +15,7 @@ from qevo_ir.execution.reads import merge_results, plan_reads
 from qevo_ir.execution.seeds import check_seed, fresh_seed
 from qevo_ir.results import SampleResult
 
-__all__ = ["run_backend", "solve_many"]
+__all__ = ["run_backend", "solve_channels", "solve_many"]
 
 # (plugin name, IR, backend options, whether the backend should draw its own progress)
 _Job = tuple[str, Any, dict[str, Any], bool]
@@ -206,4 +206,49 @@ def solve_many(
         desc=f"solving ({backend})",
         unit="problem",
         labels=labels,
+    )
+
+
+def _channel_task(channel: int, ctx: TaskContext[tuple[Any, str, dict[str, Any]]]) -> SampleResult:
+    from qevo_ir.compiler import solve
+
+    block, backend, options = ctx.shared
+    opts = dict(options)
+    if ctx.seed is not None:
+        opts["seed"] = ctx.seed
+    return solve(block.hamiltonian(channel), backend, progress=False, **opts)
+
+
+def solve_channels(
+    block: Any,
+    backend: str = "sa",
+    *,
+    channels: Sequence[int] | None = None,
+    executor: Executor | Any | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,
+    progress: ProgressArg = None,
+    **options: Any,
+) -> list[SampleResult]:
+    """Solve each channel's Hamiltonian of a model block (``block.hamiltonian(c)``), one result
+    per channel in order. The block travels once per worker (its Gram matrix is the large
+    part); each task carries only its channel index. Channel ``c`` at position ``i`` is seeded
+    ``derive_seed(seed, i)``; errors name the channel."""
+    chosen = list(range(int(block.num_channels))) if channels is None else list(channels)
+    from qevo_ir.compiler import SOLVERS
+
+    takes_seed = SOLVERS.get(backend, (backend, {}))[0] != "exact"
+    return map_tasks(
+        _channel_task,
+        chosen,
+        executor=executor,
+        workers=workers,
+        shared=(block, backend, {k: v for k, v in options.items() if v is not None}),
+        seed=(seed if seed is not None else fresh_seed()) if takes_seed else None,
+        timeout=timeout,
+        progress=progress,
+        desc=f"channels ({backend})",
+        unit="channel",
+        labels=[f"channel {c}" for c in chosen],
     )

@@ -138,3 +138,19 @@ def test_a_batch_deadline_kills_the_workers_and_keeps_what_finished() -> None:
     assert time.monotonic() - start < 6
     assert sorted(info.value.completed) == [0, 1]
     assert all(isinstance(r, SampleResult) for r in info.value.completed.values())
+
+
+def test_block_channels_ship_the_block_once_and_match_in_process() -> None:
+    from qevo_ir.blocks import LinearRounding
+    from qevo_ir.execution import solve_channels
+
+    rng = np.random.default_rng(3)
+    block = LinearRounding(rng.normal(size=(6, 12)) / 4, rng.normal(size=(40, 12)), bits=3)
+    opts: dict[str, Any] = {"num_reads": 6, "num_sweeps": 100}
+    here = solve_channels(block, "sa", seed=2, **opts)
+    pooled = solve_channels(block, "sa", seed=2, workers=2, **opts)
+    _same(here, pooled)
+    for c, result in enumerate(here):
+        np.testing.assert_allclose(result.energies, block.hamiltonian(c).energies(result.samples))
+    with pytest.raises(TaskError, match="channel 4 failed"):
+        solve_channels(block, "exact", channels=[4], max_variables=3)
