@@ -3,6 +3,7 @@ a worker killed mid-batch, shared data scattered once, typed task errors."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -105,3 +106,27 @@ def test_task_errors_on_the_cluster_are_typed_and_named(client: Any) -> None:
         qevo_ir.solve_many(problems, "exact", executor=client)
     assert info.value.index == 1
     assert isinstance(info.value.error, CapabilityError)
+
+
+def test_the_command_line_reaches_a_scheduler(
+    client: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qevo_ir.cli.main import main
+    from qevo_ir.formats import write_hamiltonian
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        write_hamiltonian(random_hamiltonian(8, "SPIN", seed=i), folder / f"p{i}.qevo.json")
+    base = ["solve-many", str(folder), "--seed", "5", "--num-reads", "4", "--json"]
+    assert main([*base, "-o", str(tmp_path / "here")]) == 0
+    here = json.loads(capsys.readouterr().out)
+    address = client.scheduler.address
+    assert main([*base, "-o", str(tmp_path / "there"), "--scheduler", address]) == 0
+    there = json.loads(capsys.readouterr().out)
+    assert there["engine"] == "dask"
+    assert [r["best_energy"] for r in here["problems"]] == [
+        r["best_energy"] for r in there["problems"]
+    ]
+    assert main([*base, "-o", str(tmp_path / "x"), "--scheduler", address, "--workers", "2"]) == 2
+    assert "not both" in capsys.readouterr().err
