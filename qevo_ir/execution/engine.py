@@ -12,6 +12,7 @@ cannot be interrupted otherwise). See ``specs/execution.md``.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import sys
 import threading
 import time
@@ -189,7 +190,7 @@ def map_tasks(
         raise ValidationError(f"workers must be a positive integer, got {workers!r}")
     if executor is not None and workers is not None:
         raise ValidationError("give executor= or workers=, not both")
-    if timeout is not None and not 0 < float(timeout) < float("inf"):
+    if timeout is not None and not _positive_seconds(timeout):
         raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValidationError(f"retries must be a non-negative integer, got {retries!r}")
@@ -222,6 +223,12 @@ def map_tasks(
         else:
             outcomes = _run_executor(executor, fn, items, shared, seeds, names, deadline, report)
     return outcomes
+
+
+def _positive_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return 0 < float(value) < float("inf")
 
 
 def _run_here(

@@ -78,8 +78,9 @@ def test_bad_arguments_are_refused() -> None:
         map_tasks(_square, [1], workers=0)
     with pytest.raises(ValidationError, match="not both"):
         map_tasks(_square, [1], workers=2, executor=ThreadPoolExecutor(1))
-    with pytest.raises(ValidationError, match="timeout"):
-        map_tasks(_square, [1], timeout=float("nan"))
+    for bad in (float("nan"), 0, -1.0, "5", True):
+        with pytest.raises(ValidationError, match="timeout"):
+            map_tasks(_square, [1], timeout=bad)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="labels"):
         map_tasks(_square, [1, 2], labels=["a"])
 
