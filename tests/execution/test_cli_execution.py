@@ -39,7 +39,7 @@ def test_timeout_cuts_a_native_sampler_short_and_keeps_its_reads(big: Path) -> N
     # (counted from the start of the process: imports take seconds on a loaded machine).
     start = time.monotonic()
     proc = subprocess.run(
-        [*QEVO, "--timeout", "5", "solve", str(big), "-b", "sa", "--num-reads", "1000", "--json"],
+        [*QEVO, "--timeout", "6", "solve", str(big), "-b", "sa", "--num-reads", "1000", "--json"],
         capture_output=True,
         text=True,
         env=_env(),
@@ -48,7 +48,7 @@ def test_timeout_cuts_a_native_sampler_short_and_keeps_its_reads(big: Path) -> N
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 6.5
+    assert elapsed < 8.0
     out = json.loads(proc.stdout)
     assert out["info"]["cut_short"] is True
     assert 0 < out["info"]["reads_finished"] < 1000

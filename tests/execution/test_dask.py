@@ -130,3 +130,15 @@ def test_the_command_line_reaches_a_scheduler(
     ]
     assert main([*base, "-o", str(tmp_path / "x"), "--scheduler", address, "--workers", "2"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_block_channels_on_the_cluster_match_in_process(client: Any) -> None:
+    from qevo_ir.blocks import LinearRounding
+    from qevo_ir.execution import solve_channels
+
+    rng = np.random.default_rng(3)
+    block = LinearRounding(rng.normal(size=(6, 12)) / 4, rng.normal(size=(40, 12)), bits=3)
+    opts: dict[str, Any] = {"num_reads": 6, "num_sweeps": 100}
+    here = solve_channels(block, "sa", seed=2, **opts)
+    there = solve_channels(block, "sa", seed=2, executor=client, **opts)
+    _same(here, there)
