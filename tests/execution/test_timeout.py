@@ -50,8 +50,8 @@ def test_sa_is_cut_short_at_the_deadline_and_keeps_its_finished_reads() -> None:
 def test_a_cut_short_result_holds_reads_of_the_full_run() -> None:
     # chunk k is seeded derive_seed(seed, k) wherever it runs: the chunks that finished before
     # the deadline are chunks of the full run
-    full = qevo_ir.solve(BIG, "sa", num_reads=60, num_sweeps=500, seed=4)
-    cut = qevo_ir.solve(BIG, "sa", num_reads=60, num_sweeps=500, seed=4, timeout=0.5)
+    full = qevo_ir.solve(BIG, "sa", num_reads=100, num_sweeps=500, seed=4)  # about 1.4 s
+    cut = qevo_ir.solve(BIG, "sa", num_reads=100, num_sweeps=500, seed=4, timeout=0.8)
     assert cut.info.get("cut_short") is True
     rows = {r.tobytes() for r in full.samples}
     assert all(r.tobytes() in rows for r in cut.samples)
