@@ -152,6 +152,18 @@ def run_backend(
     return merge_results(parts, info)
 
 
+def _check_backend(backend: str) -> bool:
+    """Load ``backend``'s plugin here, so an unknown name fails before any worker starts (and
+    the fork server preloads it); whether it takes a seed (``exact`` does not)."""
+    from qevo_ir.compiler import SOLVERS
+    from qevo_ir.plugins import get_backend
+
+    plugin = SOLVERS.get(backend, (backend, {}))[0]
+    if plugin != "qaoa":
+        get_backend(plugin)
+    return plugin != "exact"
+
+
 def _solve_task(item: Any, ctx: TaskContext[tuple[str, Any, dict[str, Any]]]) -> SampleResult:
     from qevo_ir.compiler import solve
 
@@ -191,9 +203,7 @@ def solve_many(
             f"problem {i} ({os.fspath(p)})" if isinstance(p, str | os.PathLike) else f"problem {i}"
             for i, p in enumerate(items)
         ]
-    from qevo_ir.compiler import SOLVERS
-
-    takes_seed = SOLVERS.get(backend, (backend, {}))[0] != "exact"
+    takes_seed = _check_backend(backend)
     return map_tasks(
         _solve_task,
         items,
@@ -236,9 +246,7 @@ def solve_channels(
     part); each task carries only its channel index. Channel ``c`` at position ``i`` is seeded
     ``derive_seed(seed, i)``; errors name the channel."""
     chosen = list(range(int(block.num_channels))) if channels is None else list(channels)
-    from qevo_ir.compiler import SOLVERS
-
-    takes_seed = SOLVERS.get(backend, (backend, {}))[0] != "exact"
+    takes_seed = _check_backend(backend)
     return map_tasks(
         _channel_task,
         chosen,
