@@ -13,14 +13,17 @@ from qevo_ir.errors import (
     BackendError,
     BackendUnavailable,
     CapabilityError,
+    DeadlineExceeded,
     FormatError,
     LabelError,
     LimitExceeded,
     PipelineError,
     QevoError,
+    TaskError,
     ValidationError,
     VerificationError,
 )
+from qevo_ir.execution import map_tasks, solve_many
 from qevo_ir.formats import read_hamiltonian, write_hamiltonian
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
@@ -40,6 +43,7 @@ __all__ = [
     "CapabilityError",
     "CompileResult",
     "Compiled",
+    "DeadlineExceeded",
     "EmbeddedHamiltonian",
     "FormatError",
     "Hamiltonian",
@@ -51,6 +55,7 @@ __all__ = [
     "Provenance",
     "QevoError",
     "SampleResult",
+    "TaskError",
     "UnembedResult",
     "ValidationError",
     "VariableTable",
@@ -61,8 +66,10 @@ __all__ = [
     "available_backends",
     "compile",
     "get_backend",
+    "map_tasks",
     "read_hamiltonian",
     "solve",
     "solve_block",
+    "solve_many",
     "write_hamiltonian",
 ]

@@ -359,13 +359,26 @@ def solve(
     backend: str = "exact",
     *,
     pipeline: str | Pipeline | None = None,
+    timeout: float | None = None,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: Any = None,
     **options: Any,
 ) -> SampleResult:
     """Solve ``source`` with a backend (``exact``, ``sa``, ``steepest``, ``tabu``, ``qaoa``,
     ``qaoa-qiskit``, ``qaoa-cirq``, or any plugin name); results come back in the source's
     labels and vartype, decoded through ``pipeline`` when one is given.
 
-    Options pass to the backend's ``solve`` unchanged (unknown ones are refused there).
+    Options pass to the backend's ``solve`` unchanged (unknown ones are refused there); for
+    ``tabu``, its per-read time limit in milliseconds is ``read_timeout_ms``.
+
+    Execution (``specs/execution.md``): ``timeout`` (seconds) runs the solve in a worker process
+    that is killed at the deadline; samplers whose reads are split in chunks (``sa``,
+    ``steepest``, ``tabu`` on large jobs) return the reads that finished, with
+    ``info["cut_short"] = True``; otherwise :class:`~qevo_ir.errors.DeadlineExceeded` is raised.
+    ``workers=N`` (a local pool) or ``executor=`` (any ``concurrent.futures.Executor`` or a
+    ``dask.distributed.Client``) run the read chunks in parallel; the result does not depend on
+    them. ``progress``: ``None`` shows a bar on stderr when it is a terminal, ``False`` never.
     """
     src = load_source(source)
     if isinstance(src, ParameterModel):
@@ -375,6 +388,8 @@ def solve(
         )
     plugin, defaults = SOLVERS.get(backend, (backend, {}))
     opts = {**defaults, **{k: v for k, v in options.items() if v is not None}}
+    if "read_timeout_ms" in opts:  # ``timeout`` is the whole solve's deadline here
+        opts["timeout"] = opts.pop("read_timeout_ms")
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
     _check_ir_bound(src, "the source Hamiltonian")
     compiled = pipe.run(src) if len(pipe) else None
@@ -387,14 +402,23 @@ def solve(
             f"backend {backend!r} cannot take an embedded problem; embedding is for annealers "
             "(use sa, steepest or tabu, or drop the embed pass)"
         )
+    from qevo_ir.execution.solving import run_backend
+
     start = time.perf_counter()
-    if plugin == "qaoa":
-        result = _solve_fast_qaoa(ir, **opts)
-    else:
-        be = get_backend(plugin)
+    if plugin != "qaoa":
+        be = get_backend(plugin)  # unknown names fail here, before any worker starts
         if plugin != "dimod":
             check_capabilities(be, ir)
-        result = be.solve(ir, **opts)
+    result = run_backend(
+        plugin,
+        ir,
+        opts,
+        label=f"solve with {backend!r}",
+        timeout=timeout,
+        workers=workers,
+        executor=executor,
+        progress=progress,
+    )
     seconds = time.perf_counter() - start
     if compiled is not None:
         if embedded:
@@ -427,6 +451,7 @@ def _solve_fast_qaoa(
     gammas: Sequence[float] | None = None,
     betas: Sequence[float] | None = None,
     restarts: int = 4,
+    progress: Any = None,
 ) -> SampleResult:
     """QAOA on the numpy fast path (no SDK): optimise angles, then sample the exact state."""
     from qevo_ir import qaoa
@@ -439,7 +464,7 @@ def _solve_fast_qaoa(
         raise LimitExceeded(str(exc)) from None
     diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
     if gammas is None or betas is None:
-        found = qaoa.optimize_angles(diag, layers, seed=seed, restarts=restarts)
+        found = qaoa.optimize_angles(diag, layers, seed=seed, restarts=restarts, progress=progress)
         g, b = np.asarray(found.gammas), np.asarray(found.betas)
     else:
         g, b = np.asarray(gammas, dtype=float), np.asarray(betas, dtype=float)

@@ -10,11 +10,13 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "CapabilityError",
+    "DeadlineExceeded",
     "FormatError",
     "LabelError",
     "LimitExceeded",
     "PipelineError",
     "QevoError",
+    "TaskError",
     "ValidationError",
     "VerificationError",
 ]
@@ -64,3 +66,45 @@ class BackendUnavailable(QevoError, ImportError):
 
 class VerificationError(QevoError, AssertionError):
     """An artifact or a lowering is not equivalent to its source IR."""
+
+
+class TaskError(QevoError, RuntimeError):
+    """One task of a batch failed (it raised, or the worker running it kept dying).
+
+    ``index`` and ``label`` name the task (``None`` when several tasks were lost with a
+    worker); ``error`` is the exception the task raised, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        index: int | None = None,
+        label: str | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.index = index
+        self.label = label
+        self.error = error
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep the fields across processes
+        return (_rebuild_task_error, (str(self), self.index, self.label, self.error))
+
+
+def _rebuild_task_error(
+    message: str, index: int | None, label: str | None, error: BaseException | None
+) -> TaskError:
+    return TaskError(message, index=index, label=label, error=error)
+
+
+class DeadlineExceeded(QevoError, TimeoutError):
+    """Work ran past its ``timeout`` and was stopped before anything usable finished.
+
+    ``completed`` maps the index of each task that did finish to its result (a batch keeps
+    what it got; a single solve raises this only when nothing finished).
+    """
+
+    def __init__(self, message: str, *, completed: dict[int, object] | None = None) -> None:
+        super().__init__(message)
+        self.completed: dict[int, object] = dict(completed or {})

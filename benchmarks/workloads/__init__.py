@@ -21,6 +21,7 @@ WORKLOADS: dict[str, str] = {
     "qaoa": "QAOA ⟨H_C⟩, cost diagonal, angle optimisation, circuit emission",
     "embedding": "Minor embedding onto Pegasus and Zephyr",
     "quantize_model": "quantize_model peak memory on the demo's character transformer",
+    "execution": "Local pool and Dask batches, per-task overhead, shared data, --timeout",
 }
 
 

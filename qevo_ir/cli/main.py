@@ -8,16 +8,20 @@ stderr and exits with 2; ``--debug`` shows the traceback instead. Ctrl-C and SIG
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Sequence
 from types import FrameType
 
 from qevo_ir._version import __version__
 from qevo_ir.cli.commands import ALL as COMMANDS
-from qevo_ir.errors import QevoError
+from qevo_ir.errors import DeadlineExceeded, QevoError
+from qevo_ir.execution.engine import WATCHDOG_THREAD
 
 __all__ = ["build_parser", "main"]
 
@@ -63,7 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="stop the command after SECONDS (nothing partial is left behind)",
+        help="stop the command SECONDS after it started, native solvers included (a sampler "
+        "whose reads split returns the reads that finished; otherwise exit 2, nothing written)",
+    )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bars (they are drawn on stderr only when it is a terminal)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
@@ -75,8 +86,46 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated()
 
 
+TIMEOUT_MESSAGE = "the command ran past its --timeout and was stopped; nothing was written"
+#: After the deadline, how long the main thread has to notice the alarm before the watchdog
+#: ends the process (native code in the main thread does not see signals).
+WATCHDOG_GRACE_S = 0.5
+#: Time a command has to write a result it already holds once its --timeout work is done.
+OUTPUT_GRACE_S = 2.0
+
+
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _TimedOut("the command ran past its --timeout and was stopped; nothing was written")
+    raise _TimedOut(TIMEOUT_MESSAGE)
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux ``/proc``; 0 where unknown)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _watchdog(deadline: list[float], finished: threading.Event) -> None:
+    """End the process if the main thread is still busy ``WATCHDOG_GRACE_S`` past the deadline:
+    it is then inside native code that the alarm cannot interrupt. ``deadline[0]`` may move
+    (the output phase)."""
+    while not finished.wait(max(0.0, deadline[0] + WATCHDOG_GRACE_S - time.monotonic())):
+        if time.monotonic() >= deadline[0] + WATCHDOG_GRACE_S:
+            break
+    else:
+        return
+    from qevo_ir.execution.engine import kill_live_workers
+
+    kill_live_workers()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"qevo: error: {TIMEOUT_MESSAGE}\n")
+        sys.stderr.flush()
+    os._exit(EXIT_USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,16 +137,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(args.debug) or os.environ.get("QEVO_DEBUG") == "1"
     if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT_S:
         parser.error(f"--timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
+    # As a command, the clock starts with the process (imports count); called in-process
+    # (tests, scripts), it starts now.
+    started = time.monotonic() - (_process_age() if argv is None else 0.0)
+    args.deadline = None if args.timeout is None else started + args.timeout
+    from qevo_ir.execution.progress import quiet
+
+    quiet(bool(args.quiet) or bool(getattr(args, "json", False)))
     # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = None
-    if args.timeout is not None:
+    finished = threading.Event()
+    watched = [args.deadline]
+
+    def output_phase() -> None:
+        # The work is done and its result in hand: writing it is not cut off by the alarm,
+        # only by the watchdog, OUTPUT_GRACE_S from now.
+        if args.deadline is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            watched[0] = time.monotonic() + OUTPUT_GRACE_S
+
+    args.output_phase = output_phase
+    if args.deadline is not None:
         old_alarm = signal.signal(signal.SIGALRM, _on_alarm)
+        threading.Thread(
+            target=_watchdog, args=(watched, finished), name=WATCHDOG_THREAD, daemon=True
+        ).start()
     try:
-        if args.timeout is not None:  # inside try: a tiny timeout may fire at once
-            signal.setitimer(signal.ITIMER_REAL, args.timeout)
+        if args.deadline is not None:  # inside try: a tiny timeout may fire at once
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
+        if args.deadline is not None and time.monotonic() >= args.deadline:
+            # Native code (minorminer) turns the alarm it noticed into KeyboardInterrupt.
+            print(f"qevo: error: {TIMEOUT_MESSAGE}", file=sys.stderr)
+            return EXIT_USAGE
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
         return 130
     except _Terminated:
@@ -106,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout closed early (``qevo ... | head``): quiet, like cat
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except DeadlineExceeded as exc:  # a solve stopped at the deadline with nothing to show
+        if debug:
+            traceback.print_exc()
+        print(f"qevo: error: {TIMEOUT_MESSAGE} ({_one_line(exc)})", file=sys.stderr)
+        return EXIT_USAGE
     except (QevoError, OSError, MemoryError, RecursionError) as exc:
         if debug:
             traceback.print_exc()
@@ -121,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
-        if args.timeout is not None:
+        finished.set()
+        quiet(False)
+        if args.deadline is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old_term)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,7 @@ def optimize_angles(
     maxiter: int = 200,
     tol: float = 1e-6,
     engine: Engine = "auto",
+    progress: Callable[[int, int], None] | None = None,
 ) -> AngleResult:
     """Minimise the QAOA energy ``⟨H_C⟩`` over ``2p`` angles.
 
@@ -102,6 +104,8 @@ def optimize_angles(
         decrease and projected-gradient thresholds).
     engine : {"auto", "numpy", "numba"}, optional
         Simulation engine.
+    progress : callable, optional
+        Called as ``progress(restarts_done, restarts)`` after each local optimisation.
 
     Returns
     -------
@@ -178,6 +182,8 @@ def optimize_angles(
         if energy < best_energy:
             best_energy = energy
             best_theta = np.asarray(res.x, dtype=np.float64)
+        if progress is not None:
+            progress(r + 1, restarts)
     best_theta[:p] /= unit
     return AngleResult(
         gammas=best_theta[:p].copy(),

@@ -20,7 +20,7 @@ FAST: dict[str, dict[str, Any]] = {
     "exact": {},
     "sa": {"num_reads": 20, "num_sweeps": 200},
     "steepest": {"num_reads": 20},
-    "tabu": {"num_reads": 3, "timeout": 5},
+    "tabu": {"num_reads": 3, "read_timeout_ms": 5},
     "qaoa": {"shots": 128, "restarts": 1},
     "qaoa-qiskit": {"shots": 128, "restarts": 1},
     "qaoa-cirq": {"shots": 128, "restarts": 1},

@@ -10,6 +10,7 @@ from qevo_ir.cli.commands import (
     inspect_cmd,
     passes_cmd,
     solve_cmd,
+    solve_many_cmd,
     verify_cmd,
 )
 
@@ -17,6 +18,7 @@ ALL = (
     demo_cmd,
     inspect_cmd,
     solve_cmd,
+    solve_many_cmd,
     convert_cmd,
     compile_cmd,
     compile_block_cmd,

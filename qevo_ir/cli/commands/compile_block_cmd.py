@@ -11,7 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from qevo_ir.cli.output import progress_bar
+from qevo_ir.cli.commands._execution import (
+    add_execution_options,
+    engine,
+    output_phase,
+    time_left,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -36,15 +41,42 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="output directory")
     p.add_argument("--force", action="store_true", help="overwrite an earlier block compile")
     p.add_argument("--json", action="store_true", help="print the block report as JSON")
+    add_execution_options(p, "compile the channels")
     p.set_defaults(run=run)
 
 
+def _compile_channel(channel: int, ctx: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Compile one channel where the task runs; its files come back as bytes, so a remote
+    worker needs no shared disk and the parent stages every file it publishes."""
+    from qevo_ir.compiler import compile as compile_ir
+
+    block, pipeline, target, layers = ctx.shared
+    ham = block.hamiltonian(channel)
+    entry: dict[str, Any] = {
+        "channel": channel,
+        "directory": f"channel_{channel:04d}",
+        "num_variables": ham.num_variables,
+        "num_interactions": ham.num_interactions,
+    }
+    if ham.num_variables == 0:
+        entry["skipped"] = "every weight of this channel is clipped (no free variable)"
+        return entry, {}
+    compiled = compile_ir(ham, pipeline, target, layers=layers)
+    with tempfile.TemporaryDirectory(prefix=".qevo-channel-") as tmp:
+        compiled.write(Path(tmp) / "out")
+        files = {p.name: p.read_bytes() for p in sorted((Path(tmp) / "out").iterdir())}
+    files.pop(".qevo.lock", None)
+    entry["targets"] = list(compiled.natives)
+    entry["skipped_targets"] = compiled.skipped
+    return entry, files
+
+
 def run(args: argparse.Namespace) -> int:
-    from qevo_ir.atomic import OutputExists, atomic_write_text
+    from qevo_ir.atomic import OutputExists, atomic_write_bytes, atomic_write_text
     from qevo_ir.blocks.io import read_block_npz
     from qevo_ir.blocks.solve import compare_methods
-    from qevo_ir.compiler import compile as compile_ir
     from qevo_ir.errors import ValidationError
+    from qevo_ir.execution.engine import map_tasks
 
     out = Path(args.output)
     report_path = out / "block_report.json"
@@ -65,27 +97,28 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".qevo-block-", dir=out))
     entries: list[dict[str, Any]] = []
-    update = progress_bar("compiling channels")
     try:
-        for k, c in enumerate(channels):
-            ham = block.hamiltonian(c)
-            entry: dict[str, Any] = {
-                "channel": c,
-                "directory": f"channel_{c:04d}",
-                "num_variables": ham.num_variables,
-                "num_interactions": ham.num_interactions,
-            }
-            if ham.num_variables == 0:
-                entry["skipped"] = "every weight of this channel is clipped (no free variable)"
-            else:
-                compiled = compile_ir(ham, args.pipeline, args.target, layers=args.layers)
-                compiled.write(staging / entry["directory"])
-                entry["targets"] = list(compiled.natives)
-                entry["skipped_targets"] = compiled.skipped
+        with engine(args) as (executor, workers):
+            done = map_tasks(
+                _compile_channel,
+                channels,
+                executor=executor,
+                workers=workers,
+                shared=(block, args.pipeline, args.target, args.layers),
+                timeout=time_left(args),
+                desc="compiling channels",
+                unit="channel",
+                labels=[f"channel {c}" for c in channels],
+            )
+        for entry, files in done:
+            if files:
+                folder = staging / entry["directory"]
+                folder.mkdir()
+                for name, data in files.items():
+                    atomic_write_bytes(folder / name, data)
             entries.append(entry)
-            if update is not None:
-                update(k + 1, len(channels))
         baselines = compare_methods(block, ("nearest", "greedy"))
+        output_phase(args)
         report = {
             "format": "qevo-block-report",
             "version": 1,

@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from qevo_ir.cli.commands._common import add_input_options, json_label, read_input
-from qevo_ir.cli.output import emit_json, progress_bar, table
+from qevo_ir.cli.commands._execution import (
+    add_execution_options,
+    engine,
+    output_phase,
+    time_left,
+)
+from qevo_ir.cli.output import emit_json, table
 
 
 def add_parser(sub: Any) -> None:
@@ -38,6 +44,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("-o", "--output", metavar="OUT", help="write the JSON result to OUT")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    add_execution_options(p, "draw the reads (sa, steepest, tabu on large problems)")
     p.set_defaults(run=run)
 
 
@@ -57,16 +64,22 @@ def run(args: argparse.Namespace) -> int:
     plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
     opts: dict[str, Any] = {}
     if plugin == "exact":
-        opts = {
-            "num_levels": args.levels,
-            "max_states": args.max_states,
-            "progress": progress_bar("enumerating"),
-        }
+        opts = {"num_levels": args.levels, "max_states": args.max_states}
     elif plugin == "dimod":
         opts = {"num_reads": args.num_reads, "seed": args.seed}
     else:
         opts = {"layers": args.layers, "shots": args.shots, "seed": args.seed}
-    result = solve(ham, args.backend, pipeline=args.pipeline, **opts)
+    with engine(args) as (executor, workers):
+        result = solve(
+            ham,
+            args.backend,
+            pipeline=args.pipeline,
+            timeout=time_left(args),
+            workers=workers,
+            executor=executor,
+            **opts,
+        )
+    output_phase(args)
     labels = [json_label(x) for x in ham.labels]
     out: dict[str, Any] = {
         "file": args.file,
@@ -134,6 +147,12 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
             )
     else:
         print(f"best energy    {out['best_energy']!r}")
+        info = out.get("info", {})
+        if info.get("cut_short"):
+            print(
+                f"cut short      at the timeout: {info['reads_finished']} of "
+                f"{info['reads_requested']} reads finished"
+            )
         if "exact_ground_energy" in out:
             print(f"exact ground   {out['exact_ground_energy']!r}  (gap {out['gap_to_exact']:.6g})")
         states = [s["assignment"] for s in out["samples"][:show]]

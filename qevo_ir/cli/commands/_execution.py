@@ -1,0 +1,76 @@
+"""Options of the commands that run many tasks: ``--workers N``, ``--scheduler ADDRESS``, and the
+time left before ``qevo --timeout``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from qevo_ir.errors import DeadlineExceeded, ValidationError
+
+__all__ = ["OUTPUT_MARGIN_S", "add_execution_options", "engine", "output_phase", "time_left"]
+
+#: Time kept back from ``--timeout`` for writing the output once the work stops.
+OUTPUT_MARGIN_S = 0.1
+
+
+def add_execution_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"{what} on a local pool of N worker processes (results do not depend on N)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"{what} on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the 'dask' extra)",
+    )
+
+
+@contextlib.contextmanager
+def engine(args: argparse.Namespace) -> Iterator[tuple[Any, int | None]]:
+    """``(executor, workers)`` for the execution layer from ``--workers``/``--scheduler``; a Dask
+    client is connected for the command and closed after it."""
+    workers = getattr(args, "workers", None)
+    address = getattr(args, "scheduler", None)
+    if workers is not None and workers < 1:
+        raise ValidationError(f"--workers must be at least 1, got {workers}")
+    if address is None:
+        yield None, workers
+        return
+    if workers is not None:
+        raise ValidationError("give --workers or --scheduler, not both")
+    from qevo_ir.plugins import require
+
+    distributed = require("distributed", "dask")
+    try:
+        client = distributed.Client(address, timeout=10, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ValidationError(f"--scheduler {address}: cannot connect ({exc})") from None
+    try:
+        yield client, None
+    finally:
+        client.close()
+
+
+def time_left(args: argparse.Namespace) -> float | None:
+    """Seconds the work may take before ``--timeout`` (output time kept back), or ``None``."""
+    deadline: float | None = getattr(args, "deadline", None)
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic() - OUTPUT_MARGIN_S
+    if left <= 0:
+        raise DeadlineExceeded("the --timeout passed before the work could start")
+    return left
+
+
+def output_phase(args: argparse.Namespace) -> None:
+    """The work is done: writing its result is no longer cut off at ``--timeout`` (a watchdog
+    still ends a command that takes more than two seconds more)."""
+    hook = getattr(args, "output_phase", None)
+    if hook is not None:
+        hook()
