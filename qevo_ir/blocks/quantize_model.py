@@ -164,6 +164,10 @@ def quantize_model(
     skip: Sequence[str] = (),
     seed: int | None = 0,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    executor: Any = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    progress: Any = None,
     **method_options: Any,
 ) -> QuantizedModel:
     """Round the Linear and Conv2d weights of a ``torch.nn.Module``; returns a rounded copy.
@@ -177,6 +181,9 @@ def quantize_model(
     Linear and Conv2d; ``skip``: names to leave in float. ``seed``: methods that take a seed
     get one derived from it and the layer's position. ``method_options`` are passed to every
     method asked; ``options`` maps a method name to options for that method only.
+    ``executor``, ``workers``, ``timeout`` (per layer and method) and ``progress`` pass to each
+    :func:`~qevo_ir.blocks.solve.solve_block`: layers run one after another (each one's
+    calibration comes from the rounded layers before it), their channels on the engine.
 
     Rounded: ``torch.nn.Linear`` (and subclasses) and ``torch.nn.Conv2d`` with ``groups=1``,
     ``dilation=1`` and zero padding. Every other module, and every bias, is left alone. A
@@ -221,7 +228,19 @@ def quantize_model(
                 stats = captured[name]
             block, rows = _block(name, module, stats, bits, scheme)
             reports[name] = _round_layer(
-                name, module, block, methods, per_method, _layer_seed(seed, index), rows
+                name,
+                module,
+                block,
+                methods,
+                per_method,
+                _layer_seed(seed, index),
+                rows,
+                engine={
+                    "executor": executor,
+                    "workers": workers,
+                    "timeout": timeout,
+                    "progress": progress,
+                },
             )
             captured.pop(name, None)
     finally:
@@ -472,6 +491,7 @@ def _round_layer(
     per_method: Mapping[str, Mapping[str, Any]],
     seed: int | None,
     rows: int,
+    engine: Mapping[str, Any],
 ) -> LayerReport:
     solutions: dict[str, BlockSolution] = {}
     for m in methods:
@@ -480,7 +500,7 @@ def _round_layer(
         if seed is not None and "seed" not in opts and "seed" in get_method(m).accepted():
             opts["seed"] = seed
         try:
-            solutions[m] = solve_block(block, m, **opts)
+            solutions[m] = solve_block(block, m, **engine, **opts)
         except QevoError as exc:
             raise _named(exc, name, m) from exc
     winner = min(methods, key=lambda m: solutions[m].objective)  # first asked on a tie

@@ -130,7 +130,16 @@ def _mix(block: GramBlock, keep: npt.NDArray[np.bool_], mine: Any, theirs: Any) 
     return None
 
 
-def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> BlockSolution:
+def solve_block(
+    block: GramBlock,
+    method: str = "greedy",
+    *,
+    executor: Any = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    progress: Any = None,
+    **options: Any,
+) -> BlockSolution:
     """Solve ``block`` with ``method``; the result is decoded, feasible and re-scored.
 
     Methods and options (:data:`METHODS`; ``specs/blocks.md`` §10 has the full table):
@@ -166,6 +175,15 @@ def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> Blo
 
     Constrained blocks: samples that break the cardinality are repaired greedily
     (``info["repaired_channels"]`` counts them).
+
+    Execution (``specs/execution.md``): ``executor=`` (any ``concurrent.futures.Executor`` or a
+    ``dask.distributed.Client``), ``workers=N`` (a local process pool) or ``timeout=`` (seconds;
+    :class:`~qevo_ir.errors.DeadlineExceeded` when it passes) run the method on the execution
+    layer: ``sa``, ``tabu``, ``exact`` and ``qaoa`` one task per channel (the block sent once
+    per worker, channel tasks seeded from ``seed`` and their position, so 1, 2, N workers and
+    Dask give the same answer; it differs from the in-process answer, which samples all
+    channels as one problem), the other methods as one task. ``progress``: a bar on stderr
+    (``None``: when stderr is a terminal).
     """
     spec = get_method(method)
     spec.check(options)
@@ -175,7 +193,23 @@ def solve_block(block: GramBlock, method: str = "greedy", **options: Any) -> Blo
     info: dict[str, Any] = {"block": block.kind, "channels": block.num_channels}
     opts = {k: v for k, v in options.items() if k != "init"}
     prior = None if options.get("init") is None else _resolve_init(block, options["init"], method)
-    answer: Answer = spec.run(block, opts, info, None if prior is None else prior.bits)
+    start_bits = None if prior is None else prior.bits
+    if executor is None and workers is None and timeout is None:
+        answer: Answer = spec.run(block, opts, info, start_bits)
+    else:
+        from qevo_ir.blocks.channel_tasks import run_on_engine
+
+        answer = run_on_engine(
+            block,
+            method,
+            opts,
+            info,
+            start_bits,
+            executor=executor,
+            workers=workers,
+            timeout=timeout,
+            progress=progress,
+        )
     bits = answer.bits
     if answer.weights is None and not block.feasible(bits):
         broken = block.cardinality.violation(bits) != 0 if block.cardinality is not None else 0
@@ -213,6 +247,10 @@ def compare_methods(
     *,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     exact: bool | None = None,
+    executor: Any = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    progress: Any = None,
 ) -> list[dict[str, Any]]:
     """Run several methods on ``block`` and tabulate them against the baselines.
 
@@ -224,6 +262,8 @@ def compare_methods(
     ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit, its
     SDK is missing or it does not take this block, with ``objective`` ``None``), and
     ``init_wins`` for a method run with ``init``. Any of :data:`METHODS` can be asked for.
+    ``executor``, ``workers``, ``timeout`` (per method) and ``progress`` pass to each
+    :func:`solve_block`.
     """
     opts = dict(options or {})
     wanted = ["nearest", "greedy", *[m for m in methods if m not in ("nearest", "greedy")]]
@@ -238,7 +278,15 @@ def compare_methods(
     rows: list[dict[str, Any]] = []
     for m in dict.fromkeys(wanted):
         try:
-            sol = solve_block(block, m, **opts.get(m, {}))
+            sol = solve_block(
+                block,
+                m,
+                executor=executor,
+                workers=workers,
+                timeout=timeout,
+                progress=progress,
+                **opts.get(m, {}),
+            )
         except (LimitExceeded, BackendUnavailable, BackendError, CapabilityError) as exc:
             rows.append(
                 {"method": m, "objective": None, "seconds": None, "status": f"skipped: {exc}"}

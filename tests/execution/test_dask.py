@@ -142,3 +142,15 @@ def test_block_channels_on_the_cluster_match_in_process(client: Any) -> None:
     here = solve_channels(block, "sa", seed=2, **opts)
     there = solve_channels(block, "sa", seed=2, executor=client, **opts)
     _same(here, there)
+
+
+def test_solve_block_on_dask_matches_a_local_pool(client: Any) -> None:
+    from qevo_ir.blocks import LinearRounding, solve_block
+
+    rng = np.random.default_rng(3)
+    block = LinearRounding(rng.normal(size=(6, 10)), rng.normal(size=(40, 10)), 3)
+    there = solve_block(block, "sa", executor=client, seed=5, num_reads=4, num_sweeps=100)
+    here = solve_block(block, "sa", workers=1, seed=5, num_reads=4, num_sweeps=100)
+    np.testing.assert_array_equal(there.bits, here.bits)
+    assert there.objective == here.objective
+    assert there.info["engine"]["per_channel_tasks"] == 6

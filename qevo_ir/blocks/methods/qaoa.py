@@ -6,22 +6,59 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qevo_ir.blocks.base import GramBlock
 from qevo_ir.blocks.methods.base import Answer, Bits, Method
 from qevo_ir.errors import LimitExceeded
 
-__all__ = ["QAOA", "QAOA_MAX_VARIABLES"]
+__all__ = ["QAOA", "QAOA_MAX_VARIABLES", "qaoa_channel"]
 
 QAOA_MAX_VARIABLES = 16
 """Largest channel the ``qaoa`` method simulates (a ``2**16`` statevector per channel)."""
 
 
+def qaoa_channel(
+    block: GramBlock, channel: int, options: Mapping[str, Any], seed: int
+) -> tuple[npt.NDArray[np.int8], dict[str, float]]:
+    """One channel's simulated QAOA: its best sampled bits (free slots) and its figures.
+
+    Independent of every other channel (its own ``seed``): a unit an executor can map.
+    """
+    from qevo_ir.qaoa import cost_diagonal, optimize_angles, qaoa_probabilities, sample_qaoa
+
+    p = int(options.get("p", 2))
+    shots = int(options.get("shots", 256))
+    spin = block.hamiltonian(channel, penalty=options.get("penalty"), labelled=False).to_spin()
+    diag = cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    angles = optimize_angles(
+        diag,
+        p,
+        seed=seed,
+        restarts=int(options.get("restarts", 2)),
+        maxiter=int(options.get("maxiter", 100)),
+    )
+    samples = sample_qaoa(diag, angles.gammas, angles.betas, shots, seed)
+    n = samples.shape[1]
+    idx = (samples.astype(np.int64) << np.arange(n, dtype=np.int64)).sum(axis=1)
+    best = int(np.argmin(diag[idx]))
+    ground = float(diag.min())
+    probs = qaoa_probabilities(diag, angles.gammas, angles.betas)
+    tol = 1e-9 * max(1.0, float(np.abs(diag).max()))
+    stats = {
+        "channel": float(channel),
+        "qubits": float(n),
+        "expectation": float(angles.expectation),
+        "ground_energy": ground,
+        "best_sampled": float(diag[idx[best]]),
+        "ground_probability": float(probs[diag <= ground + tol].sum()),
+    }
+    return np.asarray(samples[best], dtype=np.int8), stats
+
+
 def _run(
     block: GramBlock, options: Mapping[str, Any], info: dict[str, Any], start: Bits | None
 ) -> Answer:
-    from qevo_ir.qaoa import cost_diagonal, optimize_angles, qaoa_probabilities, sample_qaoa
-
     limit = int(options.get("max_variables", QAOA_MAX_VARIABLES))
     sizes = block.batch.num_free()
     if np.any(sizes > limit):
@@ -36,34 +73,11 @@ def _run(
     bits = block.baseline_bits().copy()
     per_channel: list[dict[str, float]] = []
     for c in np.flatnonzero(sizes > 0).tolist():  # one simulation per channel
-        spin = block.hamiltonian(c, penalty=options.get("penalty"), labelled=False).to_spin()
-        diag = cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
         channel_seed = int(rng.integers(0, 2**31 - 1))
-        angles = optimize_angles(
-            diag,
-            p,
-            seed=channel_seed,
-            restarts=int(options.get("restarts", 2)),
-            maxiter=int(options.get("maxiter", 100)),
+        bits[c, np.flatnonzero(block.batch.free[c])], stats = qaoa_channel(
+            block, c, options, channel_seed
         )
-        samples = sample_qaoa(diag, angles.gammas, angles.betas, shots, channel_seed)
-        n = samples.shape[1]
-        idx = (samples.astype(np.int64) << np.arange(n, dtype=np.int64)).sum(axis=1)
-        best = int(np.argmin(diag[idx]))
-        bits[c, np.flatnonzero(block.batch.free[c])] = samples[best]
-        ground = float(diag.min())
-        probs = qaoa_probabilities(diag, angles.gammas, angles.betas)
-        tol = 1e-9 * max(1.0, float(np.abs(diag).max()))
-        per_channel.append(
-            {
-                "channel": float(c),
-                "qubits": float(n),
-                "expectation": float(angles.expectation),
-                "ground_energy": ground,
-                "best_sampled": float(diag[idx[best]]),
-                "ground_probability": float(probs[diag <= ground + tol].sum()),
-            }
-        )
+        per_channel.append(stats)
     info["qaoa"] = {"p": p, "shots": shots, "channels": per_channel}
     return Answer(bits)
 
