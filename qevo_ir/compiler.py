@@ -22,11 +22,13 @@ import numpy as np
 
 from qevo_ir.atomic import OutputExists, atomic_write_text
 from qevo_ir.backend import Backend, check_capabilities
+from qevo_ir.constrained import ConstrainedModel
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 
 __all__ = [
@@ -70,7 +72,7 @@ SOURCE_NAME = "source.qevo.json"
 
 def load_source(source: object) -> Any:
     """A Hamiltonian or ParameterModel as given, or the Hamiltonian read from a file."""
-    if isinstance(source, Hamiltonian | ParameterModel):
+    if isinstance(source, Hamiltonian | ParameterModel | ConstrainedModel | PolynomialHamiltonian):
         return source
     if isinstance(source, str | os.PathLike):
         from qevo_ir.formats import read_hamiltonian
@@ -355,7 +357,12 @@ def compile(
 
 
 def solve(
-    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    source: Hamiltonian
+    | ParameterModel
+    | ConstrainedModel
+    | PolynomialHamiltonian
+    | str
+    | os.PathLike[str],
     backend: str = "exact",
     *,
     pipeline: str | Pipeline | None = None,
@@ -366,8 +373,18 @@ def solve(
     labels and vartype, decoded through ``pipeline`` when one is given.
 
     Options pass to the backend's ``solve`` unchanged (unknown ones are refused there).
+    A ConstrainedModel or PolynomialHamiltonian is lowered first (``penalize | quadratize``
+    unless ``pipeline`` is given) and decoded with the truth: ``info`` carries
+    ``best_feasible_objective``, ``best_feasible_sample`` and ``feasible_count``; ``repair=True``
+    mends one-hot, cardinality and at-most-k groups first (``qevo_ir.constrained_solve``).
     """
     src = load_source(source)
+    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+        from qevo_ir.constrained_solve import solve_lowered
+
+        return solve_lowered(
+            src, backend, pipeline, repair_samples=bool(options.pop("repair", False)), **options
+        )
     if isinstance(src, ParameterModel):
         raise ValidationError(
             "solve() takes a Hamiltonian; compile a ParameterModel first "
