@@ -51,7 +51,7 @@ class Quadratize(CompilerPass):
 
 
 def _reduce(
-    mat: npt.NDArray[np.int64], n: int
+    mat: npt.NDArray[np.int64], n: int, damage_first: bool = True
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
     """Greedy pair substitution on a ``(T, D)`` matrix of ascending variables padded with −1 at
     the end. Returns the reduced matrix (every row ≤ 2 entries), the ``(K, 2)`` pairs of the
@@ -87,8 +87,20 @@ def _reduce(
         inv2: Any = np.minimum(inv, len(uniq)).reshape(keys.shape)  # invalid: len(uniq)
         mx = counts.max()
         counts_ext = np.append(counts, 0)
-        # each term takes its candidate pair of smallest key; accept pairs used by mx terms
-        choice = np.where(counts_ext[inv2] == mx, inv2, len(uniq)).min(axis=1)
+        # Tie-break among the most shared pairs: least damage first (damage = the occurrences of
+        # the other pairs in its terms, which taking it strands), then smallest key.
+        cnt = counts_ext[inv2]
+        valid = cnt > 0
+        load = np.broadcast_to(cnt.sum(axis=1, keepdims=True) - cnt, cnt.shape)
+        damage = np.bincount(inv2[valid], weights=load[valid], minlength=len(uniq))
+        if not damage_first:
+            damage[:] = 0.0
+        prio = np.empty(len(uniq) + 1, dtype=np.int64)
+        prio[np.lexsort((np.arange(len(uniq)), damage))] = np.arange(len(uniq))
+        prio[-1] = len(uniq)
+        rank = np.where(cnt == mx, prio[inv2], len(uniq))
+        best = rank.argmin(axis=1)
+        choice = np.where(rank.min(axis=1) < len(uniq), inv2[np.arange(len(inv2)), best], len(uniq))
         has = choice < len(uniq)
         usage = np.bincount(choice[has], minlength=len(uniq))
         accepted = np.flatnonzero(usage == mx)
@@ -112,9 +124,96 @@ def _reduce(
     return mat, pair_arr, rounds
 
 
+def _prune(
+    mat: npt.NDArray[np.int64],
+    red: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    rounds: list[int],
+    n: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+    """Reverse delete: drop an auxiliary whose every term is a cubic term that contains another
+    kept auxiliary's pair (that term then uses the other one). Greedy choices can leave such
+    auxiliaries behind; dropping them never changes the reduced function."""
+    K = len(pairs)
+    if not K:
+        return red, pairs, rounds
+    cubic = np.flatnonzero((mat != _SENT).sum(axis=1) == 3)
+    if not len(cubic):
+        return red, pairs, rounds
+    # auxiliaries used anywhere but a cubic term's reduction (nested pairs, longer terms) stay
+    pinned = np.zeros(K, dtype=bool)
+    nested = pairs[pairs >= n] - n
+    pinned[nested] = True
+    other = np.ones(len(mat), dtype=bool)
+    other[cubic] = False
+    used_other = red[other]
+    pinned[used_other[used_other >= n] - n] = True
+    tri = mat[cubic, :3]
+    uses = red[cubic]
+    aux = np.where(uses >= n, uses, -1).max(axis=1) - n  # each reduced cubic term holds one
+    big = np.int64(n + 1)
+    base = pairs[:, 0] < n
+    base &= pairs[:, 1] < n
+    keys = np.where(base, pairs[:, 0] * big + pairs[:, 1], -1)
+    order = np.argsort(keys)
+    sk = keys[order]
+    alts = np.full((len(cubic), 3), -1, dtype=np.int64)
+    for j, (p, q) in enumerate(((0, 1), (0, 2), (1, 2))):
+        k = tri[:, p] * big + tri[:, q]
+        pos = np.minimum(np.searchsorted(sk, k), len(sk) - 1)
+        hit = sk[pos] == k
+        alts[:, j] = np.where(hit, order[pos], -1)
+    has_alt = ((alts >= 0) & (alts != aux[:, None])).any(axis=1)
+    usage = np.bincount(aux, minlength=K)
+    blocked = np.bincount(aux[~has_alt], minlength=K) > 0
+    cands = np.flatnonzero(~pinned & ~blocked & (usage > 0))
+    if not len(cands):
+        return red, pairs, rounds
+    rows_of: dict[int, list[int]] = {int(a): [] for a in cands}
+    for r in np.flatnonzero(np.isin(aux, cands)):
+        rows_of[int(aux[r])].append(int(r))
+    live = np.ones(K, dtype=bool)
+    assign = aux.copy()
+    for a in sorted(rows_of, key=lambda a: len(rows_of[a])):
+        moves = []
+        for r in rows_of[a]:
+            alt = [int(x) for x in alts[r] if x >= 0 and x != a and live[x]]
+            if not alt:
+                break
+            moves.append((r, alt[0]))
+        else:
+            live[a] = False
+            for r, b in moves:
+                assign[r] = b
+                rows_of.setdefault(b, []).append(r)
+            rows_of[a] = []
+    if live.all():
+        return red, pairs, rounds
+    newid = np.cumsum(live) - 1 + n
+    moved = np.flatnonzero(assign != aux)
+    red = red.copy()
+    t = tri[moved]
+    pa, pb = pairs[assign[moved], 0], pairs[assign[moved], 1]
+    rest = np.where((t != pa[:, None]) & (t != pb[:, None]), t, -1).max(axis=1)
+    red[cubic[moved], :2] = np.stack([rest, np.full(len(moved), -1)], axis=1)
+    red[cubic[moved], 1] = assign[moved] + n  # remapped below with everything else
+    remap = np.concatenate([np.arange(n), newid])
+    valid = red != _SENT
+    red[valid] = remap[red[valid]]
+    red[cubic[moved], 2:] = _SENT
+    p2 = pairs[live]
+    p2 = np.where(p2 >= n, remap[p2], p2)
+    ends = np.cumsum(rounds)
+    live_per_round = [int(live[e - r : e].sum()) for r, e in zip(rounds, ends, strict=True)]
+    return red, p2, [r for r in live_per_round if r]
+
+
 def _with_auxiliaries(variables: VariableTable, k: int) -> VariableTable:
-    """The source's labels then ``("aux", 0..k-1)``; the generated labels skip the per-label
-    checks unless a source label could collide with one."""
+    """The source's labels then the auxiliaries': ``n, …, n+k-1`` when the source's are
+    ``0..n-1``, else ``("aux", 0..k-1)`` (checked for a clash only when one could occur)."""
+    n = len(variables)
+    if variables.is_range:
+        return VariableTable.range(n + k)
     labels = variables.labels
     aux = [("aux", j) for j in range(k)]
     if any(isinstance(x, tuple) and x[:1] == ("aux",) for x in labels):
@@ -136,7 +235,11 @@ def quadratize(poly: PolynomialHamiltonian) -> PassOutput:
     rows = np.repeat(np.arange(len(deg)), deg)
     cols = np.arange(len(idx)) - np.repeat(ptr[:-1], deg)
     mat[rows, cols] = idx
-    red, pairs, rounds = _reduce(mat, n)
+    red, pairs, rounds = _prune(mat, *_reduce(mat, n), n)
+    if D > 3:  # longer terms: the plain greedy order sometimes needs fewer; keep the better
+        other = _prune(mat, *_reduce(mat, n, damage_first=False), n)
+        if len(other[1]) < len(pairs):
+            red, pairs, rounds = other
     K = len(pairs)
     ntot = n + K
     # F': the reduced terms, canonical (equal reduced terms merge: a tighter bound below)
