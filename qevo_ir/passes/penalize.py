@@ -42,6 +42,7 @@ MAX_PENALTY_RANGE_BITS = 52.0
 # the float64 rounding of the energies (far below 1e-6 relative for any accepted problem).
 _MARGIN = 1e-6
 _INT_TOL = 1e-9
+_ULPS = 8 * float(np.finfo(np.float64).eps)
 
 
 def encoding_weights(span: int, scheme: str) -> npt.NDArray[np.float64]:
@@ -71,7 +72,8 @@ def _row_integers(
     for k in range(MAX_DECIMALS + 1):
         f = 10.0**k
         v = A.data * f
-        close = np.abs(v - np.round(v)) <= _INT_TOL * np.maximum(1.0, np.abs(v))
+        # integral up to the rounding of the product itself (a few ulps of |v|)
+        close = np.abs(v - np.round(v)) <= _ULPS * np.maximum(1.0, np.abs(v))
         ok_row = np.bincount(rowid, weights=~close, minlength=m) == 0
         new = ok_row & ~done
         scale[new] = f
@@ -328,11 +330,16 @@ def penalize(
     out = PolynomialHamiltonian._trusted(BINARY, fp, fi, fc, offset, table)
     obj_bits = dynamic_range_bits(oc, np.zeros(0))
     after_bits = dynamic_range_bits(fc, np.zeros(0))
-    if after_bits > MAX_PENALTY_RANGE_BITS:
+    # the smallest objective coefficient must survive being added to the largest penalty one
+    pen_peak = float(max(np.abs(lin_w).max(initial=0.0), np.abs(pv_w).max(initial=0.0)))
+    obj_small = np.abs(oc[oc != 0]).min(initial=np.inf)
+    over_bits = float(np.log2(pen_peak / obj_small)) if pen_peak > 0 and obj_small < np.inf else 0.0
+    if max(after_bits, over_bits) > MAX_PENALTY_RANGE_BITS:
         raise LimitExceeded(
-            f"penalize: with weight {w:.4g} the coefficients span {after_bits:.1f} bits, more "
-            f"than float64 resolves ({MAX_PENALTY_RANGE_BITS:g}); the objective would drown in "
-            "the penalty's rounding. Rescale the constraints or give a smaller weight"
+            f"penalize: with weight {w:.4g} the penalty exceeds the smallest objective "
+            f"coefficient by {max(after_bits, over_bits):.1f} bits, more than float64 resolves "
+            f"({MAX_PENALTY_RANGE_BITS:g}): the objective would drown in the penalty's rounding. "
+            "Rescale the objective or the constraints, or give a smaller weight"
         )
     n_src = model.num_variables
 
@@ -363,5 +370,6 @@ def penalize(
         "dynamic_range_bits_objective": obj_bits,
         "dynamic_range_bits_penalized": after_bits,
         "dynamic_range_cost_bits": after_bits - obj_bits,
+        "penalty_over_objective_bits": over_bits,
     }
     return PassOutput(ir=out, decode=decode, details=details)

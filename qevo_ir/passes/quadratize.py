@@ -170,8 +170,8 @@ def _prune(
     if not len(cands):
         return red, pairs, rounds
     rows_of: dict[int, list[int]] = {int(a): [] for a in cands}
-    for r in np.flatnonzero(np.isin(aux, cands)):
-        rows_of[int(aux[r])].append(int(r))
+    for row in np.flatnonzero(np.isin(aux, cands)).tolist():
+        rows_of[int(aux[row])].append(row)
     live = np.ones(K, dtype=bool)
     assign = aux.copy()
     for a in sorted(rows_of, key=lambda a: len(rows_of[a])):
