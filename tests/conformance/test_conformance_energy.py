@@ -141,7 +141,7 @@ def test_lowering_a_penalized_and_quadratized_model(
 
     n = data.draw(st.integers(2, 6))
     coefs = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
-    terms = {(f"x{i}",): float(c) for i, c in enumerate(coefs)}
+    terms: dict[tuple[str, ...], float] = {(f"x{i}",): float(c) for i, c in enumerate(coefs)}
     terms[("x0", "x1", f"x{n - 1}")] = float(data.draw(st.integers(-3, 3)))
     model = ConstrainedModel.build(
         {f"x{i}": "binary" for i in range(n)}, terms, [one_hot([f"x{i}" for i in range(n)])]
