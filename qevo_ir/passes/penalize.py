@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from qevo_ir.coo import canonicalize
 from qevo_ir.constrained import BINARY_KIND, INTEGER_KIND, SPIN_KIND, ConstrainedModel
 from qevo_ir.errors import LimitExceeded, PipelineError, ValidationError
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
@@ -314,19 +315,33 @@ def penalize(
             f"penalize: the penalty weight {w:.4g} overflows float64 with these constraint "
             "coefficients; rescale the objective or the constraints"
         )
-    # assemble: objective terms, penalty linear and pairwise terms, over bits + slacks
-    ptr_parts = [op]
-    n_lin = ntot
-    lp = np.arange(1, n_lin + 1, dtype=np.int64)
-    qp = np.arange(1, len(pr) + 1, dtype=np.int64) * 2
-    ptr = np.concatenate([op, op[-1] + lp, op[-1] + n_lin + qp])
-    del ptr_parts
-    idx = np.concatenate([oi, np.arange(ntot), np.stack([pr, pc], axis=1).reshape(-1)])
-    coef = np.concatenate([oc, lin_w, pv_w])
-    rule = np.full(ntot, IDEMPOTENT, dtype=np.int8)
-    fp, fi, fc, const = canonical_terms(ptr, idx.astype(np.int64), coef, rule)
+    # assemble in canonical order without a general sort: linear terms by index, pairwise terms
+    # merged by the COO canonicaliser, then the objective's terms of degree >= 3 (canonical)
+    odeg = np.diff(op)
+    lin_all = lin_w.copy()
+    one = odeg == 1
+    np.add.at(lin_all, oi[op[:-1][one]], oc[one])
+    two = np.flatnonzero(odeg == 2)
+    qr = np.concatenate([pr, oi[op[two]]])
+    qc = np.concatenate([pc, oi[op[two] + 1]])
+    qv = np.concatenate([pv_w, oc[two]])
+    qr, qc, qv = canonicalize(ntot, qr.astype(np.int64), qc.astype(np.int64), qv)
+    hi_terms = np.flatnonzero(odeg >= 3)
+    lin_idx = np.flatnonzero(lin_all)
+    hi_vars = oi[op[hi_terms[0]] :] if len(hi_terms) else np.zeros(0, np.int64)
+    deg = np.concatenate(
+        [np.ones(len(lin_idx), np.int64), np.full(len(qv), 2, np.int64), odeg[hi_terms]]
+    )
+    fp = np.zeros(len(deg) + 1, dtype=np.int64)
+    np.cumsum(deg, out=fp[1:])
+    fi = np.concatenate([lin_idx, np.stack([qr, qc], axis=1).reshape(-1), hi_vars])
+    fc = np.concatenate([lin_all[lin_idx], qv, oc[hi_terms]])
+    const = 0.0
     offset = ooff + off_w + const
-    table = VariableTable(bit_labels + slack_labels)
+    if model.variables.is_range and nb == model.num_variables and not slack_labels:
+        table = VariableTable.range(nb)  # the model's own labels 0..n-1, nothing added
+    else:
+        table = VariableTable(bit_labels + slack_labels)  # checked: a clash is a LabelError
     out = PolynomialHamiltonian._trusted(BINARY, fp, fi, fc, offset, table)
     obj_bits = dynamic_range_bits(oc, np.zeros(0))
     after_bits = dynamic_range_bits(fc, np.zeros(0))
