@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from qevo_ir.coo import canonicalize
 from qevo_ir.constrained import BINARY_KIND, INTEGER_KIND, SPIN_KIND, ConstrainedModel
+from qevo_ir.coo import canonicalize
 from qevo_ir.errors import LimitExceeded, PipelineError, ValidationError
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.polynomial import (
