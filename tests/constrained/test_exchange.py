@@ -60,3 +60,36 @@ def test_export_refuses_spin_and_higher_degree() -> None:
     cubic = ConstrainedModel.build(dict.fromkeys(range(3), "binary"), {(0, 1, 2): 1.0})
     with pytest.raises(ValidationError, match="higher-degree"):
         to_quadratic_program(cubic)
+
+
+def test_dimod_cqm_and_binary_polynomial_import() -> None:
+    dimod = pytest.importorskip("dimod")
+    from qevo_ir.importers import from_binary_polynomial, from_cqm
+
+    cqm = dimod.ConstrainedQuadraticModel()
+    x, y = dimod.Binary("x"), dimod.Binary("y")
+    z = dimod.Integer("z", lower_bound=-1, upper_bound=3)
+    s = dimod.Spin("s")
+    cqm.set_objective(x * y + 2 * z * z - z + s * x + 3)
+    cqm.add_discrete(["x", "y"], label="pick")
+    cqm.add_constraint(z + 2 * x <= 2, label="cap")
+    cqm.add_constraint(z - s >= 0, label="low")
+    model = from_cqm(cqm)
+    assert model.constraint_kinds == ("one-hot", "linear", "linear")
+    labels = list(model.labels)
+    ranges = [(-1, 1) if v == "s" else range(-1, 4) if v == "z" else (0, 1) for v in labels]
+    xs = np.array(list(itertools.product(*ranges)))
+    ev = model.evaluate(xs)
+    for k, row in enumerate(xs):
+        sample = dict(zip(labels, row.tolist(), strict=True))
+        assert ev.objective[k] == pytest.approx(cqm.objective.energy(sample), abs=1e-9)
+        assert bool(ev.feasible[k]) == bool(cqm.check_feasible(sample))
+    poly = dimod.BinaryPolynomial({("a", "b", "c"): 1.5, ("a",): 2.0, (): 1.0}, "SPIN")
+    ours = from_binary_polynomial(poly)
+    for spins in itertools.product((-1, 1), repeat=3):
+        sample = dict(zip(("a", "b", "c"), spins, strict=True))
+        assert ours.energy(sample) == pytest.approx(poly.energy(sample))
+    real = dimod.ConstrainedQuadraticModel()
+    real.set_objective(dimod.Real("r", upper_bound=2.0))
+    with pytest.raises(ValidationError, match="REAL"):
+        from_cqm(real)
