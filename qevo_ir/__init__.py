@@ -7,6 +7,7 @@ it, and backend plugins lower it to dimod, Qiskit, Cirq or the exact reference s
 from qevo_ir._version import __version__
 from qevo_ir.backend import Backend, Capabilities
 from qevo_ir.compiler import Compiled, compile, solve
+from qevo_ir.constrained import ConstrainedModel, Constraint
 from qevo_ir.embedded import EmbeddedHamiltonian, UnembedResult
 from qevo_ir.errors import (
     BackendError,
@@ -25,6 +26,7 @@ from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.variables import Provenance, VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
@@ -39,6 +41,8 @@ __all__ = [
     "CapabilityError",
     "CompileResult",
     "Compiled",
+    "ConstrainedModel",
+    "Constraint",
     "EmbeddedHamiltonian",
     "FormatError",
     "Hamiltonian",
@@ -47,6 +51,7 @@ __all__ = [
     "ParameterModel",
     "Pipeline",
     "PipelineError",
+    "PolynomialHamiltonian",
     "Provenance",
     "QevoError",
     "SampleResult",
