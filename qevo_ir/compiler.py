@@ -306,7 +306,12 @@ def _lowerable(name: str, backend: Backend, ir: Any) -> Any:
 
 
 def compile(
-    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    source: Hamiltonian
+    | ParameterModel
+    | ConstrainedModel
+    | PolynomialHamiltonian
+    | str
+    | os.PathLike[str],
     pipeline: str | Pipeline | None = None,
     target: str | Sequence[str] = "exact",
     *,
@@ -322,6 +327,10 @@ def compile(
     ``layers``/``gammas``/``betas`` go to the QAOA targets.
     """
     src = load_source(source)
+    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+        from qevo_ir.constrained_solve import default_pipeline
+
+        pipeline = default_pipeline(src, pipeline)  # penalize | quadratize unless given
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
     if isinstance(src, ParameterModel) and not any(p.name == "quantize" for p in pipe):
         pipe = Pipeline.parse("quantize") + pipe

@@ -39,6 +39,16 @@ def test_solve_ommx_and_maximize(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert out["best_feasible_objective"] == 2.0  # the maximum of x0 + 2 x1 - x2 - 4 x0 x1
     assert out["best_feasible_sample"] == {"0": 0, "1": 1, "2": 0}
 
+    assert main(["inspect", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["constraints_by_kind"] == {"one-hot": 1, "linear": 1}
+    assert main(["compile", str(path), "-o", str(tmp_path / "out"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pipeline"] == "penalize | quadratize"
+    assert report["source"]["type"] == "ConstrainedModel"
+    assert main(["verify", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+
     bad = tmp_path / "bad.ommx"
     bad.write_bytes(b"junk")
     assert main(["solve", str(bad)]) == 2
