@@ -30,7 +30,14 @@ from qevo_ir.errors import FormatError, LimitExceeded, ValidationError
 from qevo_ir.plugins import require
 from qevo_ir.variables import VariableTable
 
-__all__ = ["MAX_OMMX_BYTES", "from_ommx", "read_ommx", "to_ommx", "to_ommx_sample_set"]
+__all__ = [
+    "MAX_OMMX_BYTES",
+    "from_ommx",
+    "read_ommx",
+    "to_ommx",
+    "to_ommx_sample_set",
+    "to_ommx_solution",
+]
 
 #: The largest OMMX file :func:`read_ommx` reads (override with ``max_bytes``).
 MAX_OMMX_BYTES = 256 * 1024 * 1024
@@ -238,3 +245,13 @@ def to_ommx_sample_set(
         k: {ids[j]: float(v) for j, v in enumerate(row)} for k, row in enumerate(arr.tolist())
     }
     return inst.evaluate_samples(states)
+
+
+def to_ommx_solution(
+    model: ConstrainedModel, sample: npt.ArrayLike, instance: Any | None = None
+) -> Any:
+    """One decoded sample ``(n,)`` of ``model`` as an OMMX ``Solution`` (evaluated by OMMX)."""
+    inst = to_ommx(model) if instance is None else instance
+    row = model.check_samples(np.asarray(sample).reshape(1, -1))[0]
+    ids = _ids(model)
+    return inst.evaluate({ids[j]: float(v) for j, v in enumerate(row.tolist())})

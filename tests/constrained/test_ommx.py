@@ -16,6 +16,7 @@ import qevo_ir
 from qevo_ir.constrained import ConstrainedModel, Constraint, at_most, one_hot
 from qevo_ir.errors import FormatError, LimitExceeded, ValidationError
 from qevo_ir.importers import from_ommx, read_ommx, to_ommx, to_ommx_sample_set
+from qevo_ir.importers.ommx import to_ommx_solution
 
 ommx = pytest.importorskip("ommx.v1")
 
@@ -97,6 +98,8 @@ def test_decoded_solve_results_agree_with_ommx_and_export_as_a_sample_set() -> N
     assert result.info["best_feasible_objective"] == pytest.approx(best)
     samples = to_ommx_sample_set(model, decoded, inst)
     assert samples.best_feasible.objective == pytest.approx(best)
+    solution = to_ommx_solution(model, decoded[0], inst)
+    assert solution.objective == pytest.approx(result.info["objective"][0])
 
 
 def test_bad_files_and_kinds_are_refused(tmp_path: Path) -> None:
