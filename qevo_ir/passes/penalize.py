@@ -60,10 +60,14 @@ def encoding_weights(span: int, scheme: str) -> npt.NDArray[np.float64]:
 
 
 def _row_integers(
-    A: sp.csr_array, b: npt.NDArray[np.float64], names: tuple[str, ...], need: bool
+    A: sp.csr_array,
+    b: npt.NDArray[np.float64],
+    names: tuple[str, ...],
+    need: npt.NDArray[np.bool_],
 ) -> tuple[sp.csr_array, npt.NDArray[np.float64], int]:
     """Rows scaled by ``10**k`` (smallest ``k``) to integers and divided by their gcd; rows that
-    cannot be made integral raise (``need``) or are kept as they are. Returns the count scaled."""
+    cannot be made integral raise where ``need`` (per row) or are kept as they are. Returns the
+    count scaled."""
     m = A.shape[0]
     A = A.copy()
     b = b.copy()
@@ -81,14 +85,15 @@ def _row_integers(
         done |= ok_row
         if done.all():
             break
+    if np.any(~done & need):
+        k = int(np.flatnonzero(~done & need)[0])
+        raise ValidationError(
+            f"penalize: constraint {names[k]!r} has coefficients that are not decimals with at "
+            f"most {MAX_DECIMALS} digits after the point, so no positive lower bound on its "
+            "violation is known (and an inequality's slack cannot match it); rescale it, or give "
+            "penalize(weight=VALUE) for an equality"
+        )
     if not done.all():
-        k = int(np.flatnonzero(~done)[0])
-        if need:
-            raise ValidationError(
-                f"penalize(weight=auto): constraint {names[k]!r} has coefficients that are not "
-                f"decimals with at most {MAX_DECIMALS} digits after the point, so no positive "
-                "lower bound on its violation is known; rescale it or give penalize(weight=VALUE)"
-            )
         scale[~done] = 1.0
     scaled = int(np.count_nonzero(scale != 1.0))
     A.data = A.data * scale[rowid]
@@ -236,7 +241,8 @@ def penalize(
     bb = flip * (model.rhs - A @ base)
     le = senses != 0
     auto = weight == "auto"
-    Ab, bb, scaled = _row_integers(Ab, bb, model.constraint_names, need=auto or bool(le.any()))
+    need = le | auto  # auto: every row needs a certified violation; slack: integer rows
+    Ab, bb, scaled = _row_integers(Ab, bb, model.constraint_names, need)
     integral = np.all(np.abs(Ab.data - np.round(Ab.data)) == 0) if Ab.nnz else True
     names = model.constraint_names
     # integer rows: an equality with a fractional rhs has no solution; <= rounds its rhs down
