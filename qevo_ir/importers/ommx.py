@@ -34,6 +34,7 @@ __all__ = [
     "MAX_OMMX_BYTES",
     "from_ommx",
     "read_ommx",
+    "read_qplib",
     "to_ommx",
     "to_ommx_sample_set",
     "to_ommx_solution",
@@ -57,6 +58,28 @@ def read_ommx(path: str | os.PathLike[str], *, max_bytes: int = MAX_OMMX_BYTES) 
     if len(data) > max_bytes:
         raise LimitExceeded(f"{p}: over the OMMX size limit of {max_bytes} bytes")
     return from_ommx(data, name=str(p))
+
+
+def read_qplib(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_OMMX_BYTES
+) -> ConstrainedModel:
+    """Read a QPLIB file (binary / integer problems) through OMMX's QPLIB reader, size-capped."""
+    ommx = require("ommx.v1", "ommx")
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise FormatError(f"{p}: cannot read ({exc.strerror})") from None
+    if size > max_bytes:
+        raise LimitExceeded(f"{p}: {size} bytes is over the QPLIB size limit of {max_bytes} bytes")
+    try:
+        instance = ommx.Instance.load_qplib(str(p))
+    except BaseException as exc:  # the Rust parser raises its own types (even PanicException)
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise FormatError(f"{p}: not a QPLIB file OMMX reads ({first})") from None
+    return from_ommx(instance, name=str(p))
 
 
 def _instance_from_bytes(data: bytes, name: str) -> Any:

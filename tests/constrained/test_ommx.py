@@ -137,3 +137,54 @@ def test_bad_files_and_kinds_are_refused(tmp_path: Path) -> None:
     spin = ConstrainedModel.build({"s": "spin"}, {("s",): 1.0})
     with pytest.raises(ValidationError, match="spin"):
         to_ommx(spin)
+
+
+QPLIB = """QBL_TEST
+QBL
+minimize
+3
+1
+2
+1 1 2.0
+2 1 -1.0
+0.0
+1
+1 1.0
+0.5
+3
+1 1 1.0
+1 2 1.0
+1 3 1.0
+1.0E30
+1.0
+0
+1.0
+0
+0
+0
+0
+0
+0
+0
+0
+0
+"""
+
+
+def test_qplib_through_ommx(tmp_path: Path) -> None:
+    from qevo_ir.importers.ommx import read_qplib
+
+    path = tmp_path / "t.qplib"
+    path.write_text(QPLIB)
+    model = read_qplib(path)
+    inst = ommx.Instance.load_qplib(str(path))
+    xs = _domain(model)
+    ev = model.evaluate(xs)
+    for k, x in enumerate(xs):
+        sol = inst.evaluate({i: float(v) for i, v in enumerate(x)})
+        assert sol.objective == pytest.approx(ev.objective[k], abs=1e-9)
+        assert bool(sol.feasible) == bool(ev.feasible[k])
+    assert ev.feasible.sum() == 3  # exactly one of three
+    (tmp_path / "bad.qplib").write_text("QBL\n")
+    with pytest.raises(FormatError, match="QPLIB"):
+        read_qplib(tmp_path / "bad.qplib")

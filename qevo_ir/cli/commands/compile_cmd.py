@@ -67,12 +67,12 @@ def run(args: argparse.Namespace) -> int:
     layers = len(args.gammas) if args.gammas is not None else args.layers
     if layers < 1:
         raise ValidationError("--layers must be at least 1")
-    from qevo_ir.cli.commands.solve_cmd import _is_ommx
+    from qevo_ir.cli.commands.solve_cmd import is_constrained_file, read_constrained
 
-    if _is_ommx(args):  # a constrained model: lowered by penalize | quadratize unless given
-        from qevo_ir.importers.ommx import read_ommx
-
-        source: Any = read_ommx(args.file)
+    if is_constrained_file(
+        args
+    ):  # a constrained model: lowered by penalize | quadratize unless given
+        source: Any = read_constrained(args)
     else:
         source = read_input(args)
         check_energy_bound(source, args.file)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         check_new(args.output, args.force)
-    if args.maximize or _is_ommx(args):
+    if args.maximize or is_constrained_file(args):
         return _run_constrained(args)
     ham = read_input(args)
     check_energy_bound(ham, args.file)
@@ -155,10 +155,20 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
         print(f"({len(names)} variables: use --json to see the assignments)")
 
 
-def _is_ommx(args: argparse.Namespace) -> bool:
-    return args.in_format == "ommx" or (
-        args.in_format is None and str(args.file).lower().endswith(".ommx")
+def is_constrained_file(args: argparse.Namespace) -> bool:
+    """An OMMX (or QPLIB, read through OMMX) file: a constrained source."""
+    suffix = str(args.file).lower().rsplit(".", 1)[-1]
+    return args.in_format in ("ommx", "qplib") or (
+        args.in_format is None and suffix in ("ommx", "qplib")
     )
+
+
+def read_constrained(args: argparse.Namespace) -> Any:
+    """The ConstrainedModel of an OMMX or QPLIB file (see :func:`is_constrained_file`)."""
+    from qevo_ir.importers.ommx import read_ommx, read_qplib
+
+    qplib = args.in_format == "qplib" or str(args.file).lower().endswith(".qplib")
+    return read_qplib(args.file) if qplib else read_ommx(args.file)
 
 
 def _run_constrained(args: argparse.Namespace) -> int:
@@ -167,10 +177,8 @@ def _run_constrained(args: argparse.Namespace) -> int:
     from qevo_ir.compiler import SOLVERS, solve
     from qevo_ir.constrained import ConstrainedModel
 
-    if _is_ommx(args):
-        from qevo_ir.importers.ommx import read_ommx
-
-        model = read_ommx(args.file)
+    if is_constrained_file(args):
+        model = read_constrained(args)
         if args.maximize and model.sense != "max":
             raise ValidationError(f"{args.file}: the OMMX instance minimises; drop --maximize")
     else:
