@@ -8,6 +8,7 @@ from qevo_ir._version import __version__
 from qevo_ir.backend import Backend, Capabilities
 from qevo_ir.blocks.solve import solve_block
 from qevo_ir.compiler import Compiled, compile, solve
+from qevo_ir.constrained import ConstrainedModel, Constraint
 from qevo_ir.embedded import EmbeddedHamiltonian, UnembedResult
 from qevo_ir.errors import (
     BackendError,
@@ -29,6 +30,7 @@ from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.variables import Provenance, VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
@@ -43,6 +45,8 @@ __all__ = [
     "CapabilityError",
     "CompileResult",
     "Compiled",
+    "ConstrainedModel",
+    "Constraint",
     "DeadlineExceeded",
     "EmbeddedHamiltonian",
     "FormatError",
@@ -52,6 +56,7 @@ __all__ = [
     "ParameterModel",
     "Pipeline",
     "PipelineError",
+    "PolynomialHamiltonian",
     "Provenance",
     "QevoError",
     "SampleResult",

@@ -22,11 +22,13 @@ import numpy as np
 
 from qevo_ir.atomic import OutputExists, atomic_write_text
 from qevo_ir.backend import Backend, check_capabilities
+from qevo_ir.constrained import ConstrainedModel
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 
 __all__ = [
@@ -70,7 +72,7 @@ SOURCE_NAME = "source.qevo.json"
 
 def load_source(source: object) -> Any:
     """A Hamiltonian or ParameterModel as given, or the Hamiltonian read from a file."""
-    if isinstance(source, Hamiltonian | ParameterModel):
+    if isinstance(source, Hamiltonian | ParameterModel | ConstrainedModel | PolynomialHamiltonian):
         return source
     if isinstance(source, str | os.PathLike):
         from qevo_ir.formats import read_hamiltonian
@@ -304,7 +306,12 @@ def _lowerable(name: str, backend: Backend, ir: Any) -> Any:
 
 
 def compile(
-    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    source: Hamiltonian
+    | ParameterModel
+    | ConstrainedModel
+    | PolynomialHamiltonian
+    | str
+    | os.PathLike[str],
     pipeline: str | Pipeline | None = None,
     target: str | Sequence[str] = "exact",
     *,
@@ -320,6 +327,10 @@ def compile(
     ``layers``/``gammas``/``betas`` go to the QAOA targets.
     """
     src = load_source(source)
+    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+        from qevo_ir.constrained_solve import default_pipeline
+
+        pipeline = default_pipeline(src, pipeline)  # penalize | quadratize unless given
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
     if isinstance(src, ParameterModel) and not any(p.name == "quantize" for p in pipe):
         pipe = Pipeline.parse("quantize") + pipe
@@ -355,7 +366,12 @@ def compile(
 
 
 def solve(
-    source: Hamiltonian | ParameterModel | str | os.PathLike[str],
+    source: Hamiltonian
+    | ParameterModel
+    | ConstrainedModel
+    | PolynomialHamiltonian
+    | str
+    | os.PathLike[str],
     backend: str = "exact",
     *,
     pipeline: str | Pipeline | None = None,
@@ -379,8 +395,26 @@ def solve(
     ``workers=N`` (a local pool) or ``executor=`` (any ``concurrent.futures.Executor`` or a
     ``dask.distributed.Client``) run the read chunks in parallel; the result does not depend on
     them. ``progress``: ``None`` shows a bar on stderr when it is a terminal, ``False`` never.
+    A ConstrainedModel or PolynomialHamiltonian is lowered first (``penalize | quadratize``
+    unless ``pipeline`` is given) and decoded with the truth: ``info`` carries
+    ``best_feasible_objective``, ``best_feasible_sample`` and ``feasible_count``; ``repair=True``
+    mends one-hot, cardinality and at-most-k groups first (``qevo_ir.constrained_solve``).
     """
     src = load_source(source)
+    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+        from qevo_ir.constrained_solve import solve_lowered
+
+        return solve_lowered(
+            src,
+            backend,
+            pipeline,
+            repair_samples=bool(options.pop("repair", False)),
+            timeout=timeout,
+            workers=workers,
+            executor=executor,
+            progress=progress,
+            **options,
+        )
     if isinstance(src, ParameterModel):
         raise ValidationError(
             "solve() takes a Hamiltonian; compile a ParameterModel first "

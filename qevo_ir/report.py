@@ -95,7 +95,7 @@ def compose_bounds(records: Iterable[PassRecord]) -> tuple[float, float]:
     scale = 1.0
     for rec in records:
         if rec.energy_bound:
-            total += float(rec.energy_bound) / scale
+            total += float(rec.energy_bound) / abs(scale)  # negate's scale is -1
         scale *= float(rec.energy_scale)
     return total, scale
 
@@ -181,6 +181,9 @@ def resources(ir: object) -> dict[str, Any]:
         }
     if isinstance(ir, Hamiltonian):
         return _hamiltonian_resources(ir)
+    extra = getattr(ir, "resources", None)  # ConstrainedModel, PolynomialHamiltonian
+    if callable(extra):
+        return dict(extra())
     if is_embedded(ir):
         target = ir.target  # type: ignore[attr-defined]
         source = getattr(ir, "source", None)

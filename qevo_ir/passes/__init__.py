@@ -23,8 +23,11 @@ from qevo_ir.passes.components import (
 )
 from qevo_ir.passes.fix import Fix
 from qevo_ir.passes.gauge import Gauge, gauge_transform
+from qevo_ir.passes.negate import Negate
+from qevo_ir.passes.penalize import Penalize
 from qevo_ir.passes.pipeline import CompileResult, Pipeline, list_passes, parse_pipeline
 from qevo_ir.passes.precision import DEVICE_RANGES, Precision
+from qevo_ir.passes.quadratize import Quadratize, quadratize
 from qevo_ir.passes.quantize import Quantize, quantize
 from qevo_ir.passes.scale import Normalize, Scale
 from qevo_ir.passes.sparsify import Sparsify
@@ -52,11 +55,14 @@ __all__ = [
     "Decoder",
     "Fix",
     "Gauge",
+    "Negate",
     "Normalize",
     "PassOutput",
     "PassRecord",
+    "Penalize",
     "Pipeline",
     "Precision",
+    "Quadratize",
     "Quantize",
     "Scale",
     "Sparsify",
@@ -65,6 +71,7 @@ __all__ = [
     "join_samples",
     "list_passes",
     "parse_pipeline",
+    "quadratize",
     "quantize",
     "register_pass",
     "split_components",

@@ -34,7 +34,13 @@ __all__ = [
     "parse_pipeline",
 ]
 
-IR_TYPES = ("ParameterModel", "Hamiltonian", "EmbeddedHamiltonian")
+IR_TYPES = (
+    "ConstrainedModel",
+    "PolynomialHamiltonian",
+    "ParameterModel",
+    "Hamiltonian",
+    "EmbeddedHamiltonian",
+)
 """The IR levels, top to bottom; a pass declares one as its input and one as its output."""
 
 
@@ -479,6 +485,11 @@ def _energies(ir: Any, samples: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return ir.objectives(samples)
     if isinstance(ir, Hamiltonian):
         return ir.energies(samples)
+    objectives = getattr(ir, "objectives", None)  # ConstrainedModel: the source's objective
+    if callable(objectives):
+        return np.asarray(objectives(samples), dtype=np.float64)
+    if hasattr(ir, "term_ptr"):  # PolynomialHamiltonian
+        return np.asarray(ir.energies(samples), dtype=np.float64)
     target = getattr(ir, "target", None)
     if isinstance(target, Hamiltonian):
         return target.energies(samples)

@@ -27,6 +27,7 @@ EXACT_PIPELINES = {
     "gauge": "gauge(seed=3)",
     "fix": "fix",
     "components": "components",
+    "negate": "negate",
 }
 LOSSY_PIPELINES = {
     "sparsify": "sparsify(rel=0.3)",
@@ -67,6 +68,7 @@ def test_exhaustive_at_14_and_sampled_at_30(energy_backend: str, vartype: Vartyp
 
 def test_every_registered_pass_is_covered() -> None:
     covered = set(EXACT_PIPELINES) | set(LOSSY_PIPELINES) | {"embed", "quantize"}
+    covered |= {"penalize", "quadratize"}  # tested below and in tests/constrained
     assert set(PASSES) <= covered, f"add a pipeline for {sorted(set(PASSES) - covered)}"
 
 
@@ -127,4 +129,22 @@ def test_embedding_with_only_explicit_zero_couplings() -> None:
 @given(model=parameter_models(max_parameters=3))
 def test_lowering_a_quantized_parameter_model(energy_backend: str, model: Any) -> None:
     result = Pipeline.parse("quantize(bits=2)").run(model)
+    run_energy_conformance(_backend(energy_backend), result.ir)
+
+
+@settings(max_examples=10)
+@given(data=st.data())
+def test_lowering_a_penalized_and_quadratized_model(
+    energy_backend: str, data: st.DataObject
+) -> None:
+    from qevo_ir.constrained import ConstrainedModel, one_hot
+
+    n = data.draw(st.integers(2, 6))
+    coefs = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
+    terms: dict[tuple[str, ...], float] = {(f"x{i}",): float(c) for i, c in enumerate(coefs)}
+    terms[("x0", "x1", f"x{n - 1}")] = float(data.draw(st.integers(-3, 3)))
+    model = ConstrainedModel.build(
+        {f"x{i}": "binary" for i in range(n)}, terms, [one_hot([f"x{i}" for i in range(n)])]
+    )
+    result = Pipeline.parse("penalize | quadratize").run(model)
     run_energy_conformance(_backend(energy_backend), result.ir)

@@ -67,18 +67,18 @@ def test_diagonal_and_both_triangles() -> None:
     assert ham.to_dicts() == ({"x": 3.0, "y": 2.0}, {("x", "y"): 4.0}, 1.0)
 
 
-def test_constraints_and_integers_are_refused() -> None:
+def test_quadratic_constraints_and_continuous_variables_are_refused() -> None:
+    # linear constraints and integers import as a ConstrainedModel (tests/constrained)
     qp = qo.QuadraticProgram("c")
     qp.binary_var("x")
-    qp.binary_var("y")
-    qp.minimize(linear=[1, 1])
-    qp.linear_constraint({"x": 1, "y": 1}, "==", 1)
-    with pytest.raises(ValidationError, match="QuadraticProgramToQubo"):
+    qp.minimize(linear=[1])
+    qp.quadratic_constraint(quadratic={("x", "x"): 1}, sense="<=", rhs=1)
+    with pytest.raises(ValidationError, match="quadratic constraints"):
         from_quadratic_program(qp)
-    qi = qo.QuadraticProgram("i")
-    qi.integer_var(0, 3, "n")
-    qi.minimize(linear=[1])
-    with pytest.raises(ValidationError, match="IntegerToBinary"):
-        from_quadratic_program(qi)
+    qc = qo.QuadraticProgram("r")
+    qc.continuous_var(0, 3, "r")
+    qc.minimize(linear=[1])
+    with pytest.raises(ValidationError, match="continuous"):
+        from_quadratic_program(qc)
     with pytest.raises(ValidationError, match="QuadraticProgram"):
         from_quadratic_program("not a program")

@@ -67,10 +67,17 @@ def run(args: argparse.Namespace) -> int:
     layers = len(args.gammas) if args.gammas is not None else args.layers
     if layers < 1:
         raise ValidationError("--layers must be at least 1")
-    ham = read_input(args)
-    check_energy_bound(ham, args.file)
+    from qevo_ir.cli.commands.solve_cmd import is_constrained_file, read_constrained
+
+    if is_constrained_file(
+        args
+    ):  # a constrained model: lowered by penalize | quadratize unless given
+        source: Any = read_constrained(args)
+    else:
+        source = read_input(args)
+        check_energy_bound(source, args.file)
     compiled = compile_ir(
-        ham, args.pipeline, args.target, layers=layers, gammas=args.gammas, betas=args.betas
+        source, args.pipeline, args.target, layers=layers, gammas=args.gammas, betas=args.betas
     )
     paths = compiled.write(args.output, force=args.force)
     if args.json:

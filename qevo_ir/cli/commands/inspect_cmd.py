@@ -23,10 +23,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qevo_ir.cli.commands.solve_cmd import is_constrained_file
     from qevo_ir.formats import detect_format
     from qevo_ir.report import dynamic_range_bits
     from qevo_ir.stats import describe
 
+    if is_constrained_file(args):
+        return _inspect_ommx(args)
     ham = read_input(args)
     info = {"file": args.file, "format": args.in_format or detect_format(args.file)}
     info.update(describe(ham))
@@ -50,5 +53,24 @@ def run(args: argparse.Namespace) -> int:
         f"  degree             max {deg['max']}, mean {deg['mean']:.3g}, isolated {deg['isolated']}"
     )
     print(f"  components         {info['connected_components']}")
+    print(f"  content hash       {info['content_hash'][:16]}…")
+    return 0
+
+
+def _inspect_ommx(args: argparse.Namespace) -> int:
+    """An OMMX file: the constrained model's resources (variables and constraints by kind)."""
+    from qevo_ir.cli.commands.solve_cmd import read_constrained
+
+    model = read_constrained(args)
+    fmt = "qplib" if str(args.file).lower().endswith(".qplib") else "ommx"
+    info = {"file": args.file, "format": args.in_format or fmt, **model.resources()}
+    info["content_hash"] = model.content_hash()
+    if args.json:
+        emit_json(info)
+        return 0
+    print(f"{args.file}  ({info['format']})")
+    for key in ("sense", "variables", "variables_by_kind", "constraints", "constraints_by_kind"):
+        print(f"  {key.replace('_', ' '):<18} {info[key]}")
+    print(f"  objective degree   {info['degree']} ({info['objective_terms']} terms)")
     print(f"  content hash       {info['content_hash'][:16]}…")
     return 0

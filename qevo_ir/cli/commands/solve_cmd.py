@@ -13,6 +13,7 @@ from qevo_ir.cli.commands._execution import (
     time_left,
 )
 from qevo_ir.cli.output import emit_json, table
+from qevo_ir.errors import ValidationError
 
 
 def add_parser(sub: Any) -> None:
@@ -40,6 +41,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--shots", type=int, help="QAOA shots")
     p.add_argument("--levels", type=int, default=1, help="exact: lowest K energy levels")
     p.add_argument("--max-states", type=int, help="exact: states kept per level")
+    p.add_argument(
+        "--maximize",
+        action="store_true",
+        help="maximise the file's energy (qbsolv -m); results are reported in that sense",
+    )
+    p.add_argument(
+        "--repair", action="store_true", help="constrained sources: mend one-hot groups first"
+    )
     p.add_argument("--show", type=int, default=5, help="assignments to print (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("-o", "--output", metavar="OUT", help="write the JSON result to OUT")
@@ -59,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         check_new(args.output, args.force)
+    if args.maximize or is_constrained_file(args):
+        return _run_constrained(args)
     ham = read_input(args)
     check_energy_bound(ham, args.file)
     plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
@@ -161,3 +172,87 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
         print(table([[*row] for row in states], names))
     elif states:
         print(f"({len(names)} variables: use --json to see the assignments)")
+
+
+def is_constrained_file(args: argparse.Namespace) -> bool:
+    """An OMMX (or QPLIB, read through OMMX) file: a constrained source."""
+    suffix = str(args.file).lower().rsplit(".", 1)[-1]
+    return args.in_format in ("ommx", "qplib") or (
+        args.in_format is None and suffix in ("ommx", "qplib")
+    )
+
+
+def read_constrained(args: argparse.Namespace) -> Any:
+    """The ConstrainedModel of an OMMX or QPLIB file (see :func:`is_constrained_file`)."""
+    from qevo_ir.importers.ommx import read_ommx, read_qplib
+
+    qplib = args.in_format == "qplib" or str(args.file).lower().endswith(".qplib")
+    return read_qplib(args.file) if qplib else read_ommx(args.file)
+
+
+def _run_constrained(args: argparse.Namespace) -> int:
+    """An OMMX file, or a Hamiltonian to maximise: lowered by ``penalize | quadratize`` and
+    reported with the truth (feasible count, best feasible objective in the source's sense)."""
+    from qevo_ir.compiler import SOLVERS, solve
+    from qevo_ir.constrained import ConstrainedModel
+
+    if is_constrained_file(args):
+        model = read_constrained(args)
+        if args.maximize and model.sense != "max":
+            raise ValidationError(f"{args.file}: the OMMX instance minimises; drop --maximize")
+    else:
+        model = ConstrainedModel.from_objective(read_input(args), "max")
+    plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
+    opts: dict[str, Any] = {}
+    if plugin == "dimod":
+        opts = {"num_reads": args.num_reads, "seed": args.seed}
+    elif plugin != "exact":
+        opts = {"layers": args.layers, "shots": args.shots, "seed": args.seed}
+    with engine(args) as (executor, workers):
+        result = solve(
+            model,
+            args.backend,
+            pipeline=args.pipeline,
+            repair=args.repair,
+            timeout=time_left(args),
+            workers=workers,
+            executor=executor,
+            **opts,
+        )
+    output_phase(args)
+    info = result.info
+    sample = info["best_feasible_sample"]
+    out: dict[str, Any] = {
+        "file": args.file,
+        "backend": args.backend,
+        "sense": model.sense,
+        "num_variables": model.num_variables,
+        "num_constraints": model.num_constraints,
+        "pipeline": info["pipeline"],
+        "num_samples": int(result.num_occurrences.sum()),
+        "feasible_count": info["feasible_count"],
+        "best_feasible_objective": info["best_feasible_objective"],
+        # JSON object keys are strings: label 3 is "3", label ("x", 1) is '["x", 1]'
+        "best_feasible_sample": None if sample is None else {_key(k): v for k, v in sample.items()},
+        "seconds": info.get("seconds_total"),
+    }
+    if args.json or args.output:
+        emit_json(out, args.output, force=args.force)
+        if not args.json:
+            print(f"wrote {args.output}")
+        return 0
+    print(
+        f"{out['file']}: {out['num_variables']} variables, {out['num_constraints']} constraints, "
+        f"{out['sense']}imise, backend {out['backend']}"
+    )
+    print(f"feasible       {out['feasible_count']} of {out['num_samples']} samples")
+    print(f"best feasible  {out['best_feasible_objective']!r}")
+    if sample is not None and len(sample) <= 24:
+        print(table([list(sample.values())], [str(k) for k in sample]))
+    return 0
+
+
+def _key(label: object) -> str:
+    import json
+
+    return label if isinstance(label, str) else json.dumps(json_label(label))
