@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qevo_ir.advice import option
 from qevo_ir.atomic import OutputExists, atomic_write_text
 from qevo_ir.backend import Backend, check_capabilities
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
@@ -151,7 +152,8 @@ class Compiled:
         out.mkdir(parents=True, exist_ok=True)
         if not force and (out / REPORT_NAME).exists():
             raise OutputExists(
-                f"{out}: already holds a compile ({REPORT_NAME}); pass --force to overwrite it"
+                f"{out}: already holds a compile ({REPORT_NAME}); "
+                f"pass {option('force')} to overwrite it"
             )
         staging = Path(tempfile.mkdtemp(prefix=".qevo-staging-", dir=out))
         try:
@@ -166,12 +168,14 @@ class Compiled:
             with _locked(out), _signals_deferred():
                 if not force and (out / REPORT_NAME).exists():
                     raise OutputExists(
-                        f"{out}: another compile finished first; pass --force to overwrite it"
+                        f"{out}: another compile finished first; "
+                        f"pass {option('force')} to overwrite it"
                     )
                 clash = [name for name in names if not force and os.path.lexists(out / name)]
                 if clash:
                     raise OutputExists(
-                        f"{out}: already holds {', '.join(clash)}; pass --force to overwrite"
+                        f"{out}: already holds {', '.join(clash)}; "
+                        f"pass {option('force')} to overwrite"
                     )
                 # Remove a previous run's report first: verify never sees a mixed set.
                 with contextlib.suppress(FileNotFoundError):

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from qevo_ir._version import __version__
+from qevo_ir.advice import cli_context
 from qevo_ir.cli.commands import ALL as COMMANDS
 from qevo_ir.errors import QevoError
 
@@ -96,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.timeout is not None:  # inside try: a tiny timeout may fire at once
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
-        return int(args.run(args) or 0)
+        with cli_context():  # library advice names CLI flags (--force), not keywords
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
         return 130
