@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 
-__all__ = ["cli_context", "in_cli", "match_name", "option", "unknown_name"]
+__all__ = ["cli_context", "did_you_mean", "in_cli", "match_name", "option", "unknown_name"]
 
 _IN_CLI: ContextVar[bool] = ContextVar("qevo_ir_in_cli", default=False)
 
@@ -59,13 +59,19 @@ def match_name(name: str, valid: Iterable[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest entries of ``valid`` (difflib), or ``""``."""
+    lower = {v.casefold(): v for v in valid}
+    close = difflib.get_close_matches(name.casefold(), list(lower), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(lower[c]) for c in close) + "?)"
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str], *, extra: str = "") -> str:
     """``unknown KIND 'name' (did you mean 'x'?); valid KINDs: a, b, c`` for a message."""
     names = sorted(dict.fromkeys(valid))
-    lower = {v.casefold(): v for v in names}
-    close = difflib.get_close_matches(name.casefold(), list(lower), n=3, cutoff=0.6)
-    hint = ""
-    if close:
-        hint = " (did you mean " + " or ".join(repr(lower[c]) for c in close) + "?)"
+    hint = did_you_mean(name, names)
     listing = ", ".join(names) if names else "none"
-    return f"unknown {kind} {name!r}{hint}; valid {kind}s: {listing}{extra}"
+    plural = kind + ("es" if kind.endswith("s") else "s")
+    return f"unknown {kind} {name!r}{hint}; valid {plural}: {listing}{extra}"

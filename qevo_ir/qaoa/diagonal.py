@@ -25,6 +25,7 @@ __all__ = [
     "MAX_QUBITS",
     "check_qubits",
     "cost_diagonal",
+    "format_bytes",
     "spin_table",
     "statevector_memory_bytes",
 ]
@@ -53,8 +54,11 @@ def statevector_memory_bytes(n: int) -> int:
     return _COMPLEX_BYTES << n
 
 
-def _format_bytes(nbytes: int) -> str:
+def format_bytes(nbytes: int) -> str:
+    """``nbytes`` for a message: ``1.5 GiB``; beyond EiB, ``2^k bytes`` (any int, no overflow)."""
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    if nbytes >= 1024 ** len(units):  # float(nbytes) could overflow: stay in integers
+        return f"about 2^{nbytes.bit_length() - 1} bytes"
     value = float(nbytes)
     for unit in units:
         if value < 1024.0 or unit == units[-1]:
@@ -81,11 +85,11 @@ def check_qubits(n: int) -> None:
     if n < 0:
         raise ValueError(f"number of qubits must be >= 0, got {n}")
     if n > MAX_QUBITS:
-        need = _format_bytes(statevector_memory_bytes(n))
+        nbytes = statevector_memory_bytes(n)
+        exact = f" ({nbytes} bytes)" if nbytes.bit_length() <= 64 else ""
         raise ValueError(
             f"{n} qubits exceed the statevector limit MAX_QUBITS = {MAX_QUBITS}: "
-            f"a complex128 statevector on {n} qubits needs {need} "
-            f"({statevector_memory_bytes(n)} bytes)"
+            f"a complex128 statevector on {n} qubits needs {format_bytes(nbytes)}{exact}"
         )
 
 
