@@ -44,6 +44,8 @@ def dumps(value: Any, indent: int = 1, _level: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
+        if _inline_record(value):  # {"energy": -1.5, "count": 3}: one line per record
+            return json.dumps(value, allow_nan=False, default=_default)
         items = [
             f"{pad}{json.dumps(str(k))}: {dumps(v, indent, _level + 1)}" for k, v in value.items()
         ]
@@ -57,6 +59,12 @@ def dumps(value: Any, indent: int = 1, _level: int = 0) -> str:
             "[\n" + ",\n".join(pad + dumps(v, indent, _level + 1) for v in value) + "\n" + end + "]"
         )
     return json.dumps(value, allow_nan=False, default=_default)
+
+
+def _inline_record(value: dict[Any, Any]) -> bool:
+    return len(value) <= 3 and all(
+        isinstance(v, bool | int | float) or v is None for v in map(_plain, value.values())
+    )
 
 
 def _plain(value: Any) -> Any:
