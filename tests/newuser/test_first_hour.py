@@ -274,3 +274,34 @@ def test_floats_exact_in_json_and_rounded_for_people(
     assert code == 0
     assert repr(exact) not in out or len(repr(exact)) <= 12
     assert f"{exact:.10g}" in out
+
+
+# ----------------------------------------------------------------- a fresh problem
+def test_cost_diagonal_gemm_in_single_thread_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diagonal of a problem up to 22 qubits is built from GEMMs small enough for BLAS to
+    run on one thread (a threaded GEMM leaves worker threads spinning that slowed the next
+    evaluation 2x); the result is the same product."""
+    import qevo_ir.qaoa.diagonal as diagonal
+
+    rng = np.random.default_rng(3)
+    left, right = rng.normal(size=(1024, 12)), rng.normal(size=(12, 1024))
+    shapes: list[tuple[int, ...]] = []
+    real_matmul = np.matmul
+
+    def spy(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        shapes.append(a.shape)
+        return real_matmul(a, b, out=out)
+
+    monkeypatch.setattr(diagonal.np, "matmul", spy)
+    got = diagonal._product(left, right)
+    monkeypatch.undo()
+    assert np.allclose(got, left @ right)
+    assert shapes
+    assert all(rows * 12 * 1024 < diagonal._SINGLE_THREAD_GEMM for rows, _ in shapes)
+    n = 12
+    ham = q.Hamiltonian(rng.normal(size=n), [0, 1], [5, 9], [0.5, -1.0], vartype="SPIN")
+    from qevo_ir.qaoa import cost_diagonal
+
+    diag = cost_diagonal(ham.linear, ham.row, ham.col, ham.quad, ham.offset)
+    bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
+    assert np.allclose(diag, ham.energies((2 * bits - 1).astype(np.int8)))
