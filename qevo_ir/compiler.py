@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from qevo_ir.advice import did_you_mean, option
+from qevo_ir.advice import did_you_mean, match_name, option, unknown_name
 from qevo_ir.atomic import OutputExists, atomic_write_text
 from qevo_ir.backend import Backend, check_capabilities
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
@@ -273,15 +273,16 @@ def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
         names = [t.strip() for t in target.split(",") if t.strip()]
     else:
         names = list(target)
-    if names == ["all"]:
+    if [n.lower() for n in names] == ["all"]:
         return list(TARGETS), True
-    known = set(available_backends())
+    known = [*available_backends(), "all"]
+    resolved = []
     for name in names:
-        if name not in known:
-            raise ValidationError(
-                f"unknown target {name!r}; choose from {', '.join(sorted(known))} or 'all'"
-            )
-    return names, False
+        found = match_name(name, known)
+        if found is None or found == "all":
+            raise ValidationError(unknown_name("target", name, known))
+        resolved.append(found)
+    return resolved, False
 
 
 def _lowerable(name: str, backend: Backend, ir: Any) -> Any:

@@ -143,10 +143,6 @@ SOLVER_INFO: dict[str, SolverInfo] = {
             _TABU, "no variable limit; each read runs up to `timeout` ms (default 100)", "dimod",
         ),
         SolverInfo(
-            "exact-dimod", "dimod", {"sampler": "exact"}, "dimod's brute-force ExactSolver",
-            ("chain_break_method",), "at most 20 variables", "dimod",
-        ),
-        SolverInfo(
             "qaoa", "qaoa", {}, "QAOA on the numpy fast path (no SDK): optimised angles, "
             "sampled exact state", _QAOA_FAST, "(computed)",
         ),

@@ -16,7 +16,7 @@ import os
 import re
 
 from qevo_ir.errors import LimitExceeded
-from qevo_ir.qaoa.diagonal import MAX_QUBITS, format_bytes
+from qevo_ir.qaoa.diagonal import MAX_QUBITS, format_bytes, statevector_memory_bytes
 
 __all__ = [
     "DEFAULT_MAX_SECONDS",
@@ -98,10 +98,12 @@ def check_fast_qaoa(
         raise LimitExceeded(f"max_qubits must be in [0, {MAX_QUBITS}], got {max_qubits!r}")
     need = fast_qaoa_bytes(n)
     if n > limit:
+        state = statevector_memory_bytes(n)
         raise LimitExceeded(
-            f"qaoa (numpy fast path): {n} qubits exceed the limit of {limit} qubits "
-            f"(a statevector run on {n} qubits needs {format_bytes(need)}); reduce the problem "
-            "(fix, components) or use a sampler (sa, tabu)"
+            f"qaoa (numpy fast path): {n} qubits exceed the statevector limit of {limit} "
+            f"qubits: a complex128 statevector on {n} qubits needs {format_bytes(state)} "
+            f"(about {format_bytes(need)} at peak while solving); reduce the problem (fix, "
+            "components) or use a sampler (sa, tabu)"
         )
     available = available_memory_bytes()
     budget = (

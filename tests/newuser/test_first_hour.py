@@ -97,7 +97,7 @@ def test_qaoa_on_2000_variables_exits_2_naming_the_limit(
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1
-    assert "2000 qubits exceed the limit of 26 qubits" in lines[0]
+    assert "2000 qubits exceed the statevector limit of 26 qubits" in lines[0]
     assert "internal error" not in err
 
 
@@ -111,7 +111,7 @@ def test_statevector_message_does_not_overflow() -> None:
 
 def test_fast_qaoa_refuses_27_qubits_at_once() -> None:
     ham = q.Hamiltonian(np.ones(27), vartype="SPIN")
-    with pytest.raises(LimitExceeded, match="27 qubits exceed the limit of 26"):
+    with pytest.raises(LimitExceeded, match="27 qubits exceed the statevector limit of 26"):
         q.solve(ham, "qaoa")
 
 

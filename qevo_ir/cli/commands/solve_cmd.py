@@ -87,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
         opts = {"num_reads": args.num_reads, "seed": args.seed}
     else:
         opts = {"layers": args.layers, "shots": args.shots, "seed": args.seed}
+    if plugin == "exact" and args.levels == 1 and "num_levels" in extra:
+        del opts["num_levels"]  # the flag's default yields to an explicit --option
     for key, value in extra.items():
         if opts.get(key) is not None:
-            raise ValidationError(f"--option {key}=... repeats a flag given as --{key}")
+            flag = {"num_levels": "levels"}.get(key, key).replace("_", "-")
+            raise ValidationError(f"--option {key}=... repeats a value given with --{flag}")
         opts[key] = value
     result = solve(ham, name, pipeline=args.pipeline, **opts)
     labels = [json_label(x) for x in ham.labels]
