@@ -16,6 +16,7 @@ import numpy as np
 
 from qevo_dimod.bqm import is_embedded, problem_hamiltonian, to_bqm
 from qevo_dimod.decode import jsonable, result_from_samples, sampleset_to_result
+from qevo_ir.advice import did_you_mean
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
@@ -275,10 +276,11 @@ def check_options(
     accepted = set(parameters)
     unknown = sorted(set(options) - accepted)
     if unknown:
-        listing = ", ".join(sorted(accepted | set(OWN_OPTIONS)))
+        valid = sorted(accepted | set(OWN_OPTIONS))
+        hint = did_you_mean(unknown[0], valid)
         raise ValidationError(
-            f"sampler {spec.key!r} does not accept option(s) {', '.join(map(repr, unknown))}; "
-            f"accepted: {listing}"
+            f"sampler {spec.key!r} does not accept option(s) {', '.join(map(repr, unknown))}"
+            f"{hint}; accepted: {', '.join(valid)}"
         )
     params = {k: v for k, v in options.items() if v is not None}
     if "num_reads" in accepted:

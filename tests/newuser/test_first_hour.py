@@ -305,3 +305,15 @@ def test_cost_diagonal_gemm_in_single_thread_blocks(monkeypatch: pytest.MonkeyPa
     diag = cost_diagonal(ham.linear, ham.row, ham.col, ham.quad, ham.offset)
     bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
     assert np.allclose(diag, ham.energies((2 * bits - 1).astype(np.int8)))
+
+
+def test_solver_option_names_suggest_in_python() -> None:
+    pytest.importorskip("dwave.samplers")
+    pytest.importorskip("qiskit")
+    ham = q.Hamiltonian.from_ising({"a": 1.0}, {})
+    with pytest.raises(ValidationError, match="did you mean 'num_sweeps'"):
+        q.solve(ham, "sa", num_sweep=10)
+    with pytest.raises(ValidationError, match="did you mean 'shots'"):
+        q.solve(ham, "qaoa-qiskit", shot=10)
+    res = q.solve(ham, "sa", num_sweeps=50, beta_range=(0.1, 5.0), seed=1, num_reads=4)
+    assert res.info["options"]["num_sweeps"] == 50
