@@ -27,6 +27,7 @@ from qevo_ir.errors import (
 from qevo_ir.execution import map_tasks, solve_many
 from qevo_ir.formats import read_hamiltonian, write_hamiltonian
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.interop import bind, to_bqm, to_cirq_paulisum, to_sparse_pauli_op
 from qevo_ir.parameter_model import ParameterModel
 from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
@@ -69,6 +70,7 @@ __all__ = [
     "__version__",
     "as_vartype",
     "available_backends",
+    "bind",
     "compile",
     "get_backend",
     "map_tasks",
@@ -76,5 +78,8 @@ __all__ = [
     "solve",
     "solve_block",
     "solve_many",
+    "to_bqm",
+    "to_cirq_paulisum",
+    "to_sparse_pauli_op",
     "write_hamiltonian",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
+from qevo_ir.advice import option
 from qevo_ir.errors import QevoError
 
 __all__ = ["OutputExists", "atomic_open", "atomic_write_bytes", "atomic_write_text", "check_new"]
@@ -25,7 +26,9 @@ class OutputExists(QevoError, FileExistsError):
 def check_new(path: str | os.PathLike[str], force: bool) -> None:
     """Raise :class:`OutputExists` if ``path`` exists and ``force`` is false."""
     if not force and os.path.lexists(path):
-        raise OutputExists(f"{os.fspath(path)}: output exists; pass --force to overwrite it")
+        raise OutputExists(
+            f"{os.fspath(path)}: output exists; pass {option('force')} to overwrite it"
+        )
 
 
 @overload

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qevo_ir.advice import did_you_mean, match_name, option, unknown_name
 from qevo_ir.atomic import OutputExists, atomic_write_text
 from qevo_ir.backend import Backend, check_capabilities
 from qevo_ir.constrained import ConstrainedModel
@@ -30,6 +31,7 @@ from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
+from qevo_ir.solvers import SOLVER_INFO, resolve_solver
 
 __all__ = [
     "ENERGY_BOUND_LIMIT",
@@ -47,13 +49,7 @@ TARGETS: tuple[str, ...] = ("exact", "dimod", "qiskit", "cirq")
 
 # ``qevo solve --backend NAME``: NAME -> (backend plugin, options). Any plugin name works too.
 SOLVERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "exact": ("exact", {}),
-    "sa": ("dimod", {"sampler": "sa"}),
-    "steepest": ("dimod", {"sampler": "steepest"}),
-    "tabu": ("dimod", {"sampler": "tabu"}),
-    "qaoa": ("qaoa", {}),
-    "qaoa-qiskit": ("qiskit", {}),
-    "qaoa-cirq": ("cirq", {}),
+    name: (info.plugin, dict(info.defaults)) for name, info in SOLVER_INFO.items()
 }
 
 # Above this size a non-exact solve is not accompanied by the exact ground energy.
@@ -153,7 +149,8 @@ class Compiled:
         out.mkdir(parents=True, exist_ok=True)
         if not force and (out / REPORT_NAME).exists():
             raise OutputExists(
-                f"{out}: already holds a compile ({REPORT_NAME}); pass --force to overwrite it"
+                f"{out}: already holds a compile ({REPORT_NAME}); "
+                f"pass {option('force')} to overwrite it"
             )
         staging = Path(tempfile.mkdtemp(prefix=".qevo-staging-", dir=out))
         try:
@@ -168,12 +165,14 @@ class Compiled:
             with _locked(out), _signals_deferred():
                 if not force and (out / REPORT_NAME).exists():
                     raise OutputExists(
-                        f"{out}: another compile finished first; pass --force to overwrite it"
+                        f"{out}: another compile finished first; "
+                        f"pass {option('force')} to overwrite it"
                     )
                 clash = [name for name in names if not force and os.path.lexists(out / name)]
                 if clash:
                     raise OutputExists(
-                        f"{out}: already holds {', '.join(clash)}; pass --force to overwrite"
+                        f"{out}: already holds {', '.join(clash)}; "
+                        f"pass {option('force')} to overwrite"
                     )
                 # Remove a previous run's report first: verify never sees a mixed set.
                 with contextlib.suppress(FileNotFoundError):
@@ -276,15 +275,16 @@ def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
         names = [t.strip() for t in target.split(",") if t.strip()]
     else:
         names = list(target)
-    if names == ["all"]:
+    if [n.lower() for n in names] == ["all"]:
         return list(TARGETS), True
-    known = set(available_backends())
+    known = [*available_backends(), "all"]
+    resolved = []
     for name in names:
-        if name not in known:
-            raise ValidationError(
-                f"unknown target {name!r}; choose from {', '.join(sorted(known))} or 'all'"
-            )
-    return names, False
+        found = match_name(name, known)
+        if found is None or found == "all":
+            raise ValidationError(unknown_name("target", name, known))
+        resolved.append(found)
+    return resolved, False
 
 
 def _lowerable(name: str, backend: Backend, ir: Any) -> Any:
@@ -420,10 +420,12 @@ def solve(
             "solve() takes a Hamiltonian; compile a ParameterModel first "
             "(qevo_ir.compile(model, 'quantize')) and decode with the result"
         )
-    plugin, defaults = SOLVERS.get(backend, (backend, {}))
+    backend, plugin, defaults = resolve_solver(backend, available_backends())
     opts = {**defaults, **{k: v for k, v in options.items() if v is not None}}
     if "read_timeout_ms" in opts:  # ``timeout`` is the whole solve's deadline here
         opts["timeout"] = opts.pop("read_timeout_ms")
+    if plugin == "qaoa":
+        _check_known_options(backend, opts, SOLVER_INFO["qaoa"].options)
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
     _check_ir_bound(src, "the source Hamiltonian")
     compiled = pipe.run(src) if len(pipe) else None
@@ -476,6 +478,15 @@ def solve(
     return result
 
 
+def _check_known_options(name: str, options: dict[str, Any], accepted: Sequence[str]) -> None:
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValidationError(
+            f"solver {name!r} has no option {unknown[0]!r}{did_you_mean(unknown[0], accepted)}; "
+            f"its options: {', '.join(accepted)}"
+        )
+
+
 def _solve_fast_qaoa(
     ham: Hamiltonian,
     *,
@@ -486,12 +497,32 @@ def _solve_fast_qaoa(
     betas: Sequence[float] | None = None,
     restarts: int = 4,
     progress: Any = None,
+    max_qubits: int | None = None,
+    max_bytes: int | None = None,
+    max_seconds: float | None = None,
 ) -> SampleResult:
-    """QAOA on the numpy fast path (no SDK): optimise angles, then sample the exact state."""
-    from qevo_ir import qaoa
+    """QAOA on the numpy fast path (no SDK): optimise angles, then sample the exact state.
 
+    Before anything of size ``2**n`` is allocated, the qubits, the memory (the machine's
+    available memory and ``max_bytes``) and the estimated time (``max_seconds``) are checked
+    (:func:`qevo_ir.qaoa.limits.check_fast_qaoa`), refusing with the numbers.
+    """
+    from qevo_ir import qaoa
+    from qevo_ir.qaoa.limits import check_fast_qaoa
+
+    n = ham.num_variables
+    given = gammas is not None and betas is not None
+    p = len(gammas) if given and gammas is not None else int(layers)
+    check_fast_qaoa(
+        n,
+        layers=p,
+        restarts=int(restarts),
+        optimize=not given,
+        max_qubits=max_qubits,
+        max_bytes=max_bytes,
+        max_seconds=max_seconds,
+    )
     spin = ham.to_spin()
-    n = spin.num_variables
     try:
         qaoa.check_qubits(n)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 
+from qevo_ir.advice import did_you_mean
 from qevo_ir.backend import Backend
 from qevo_ir.errors import BackendError, BackendUnavailable
 
@@ -73,7 +74,8 @@ def get_backend(name: str) -> Backend:
         eps = _entry_points()
         if name not in eps:
             known = ", ".join(available_backends()) or "none"
-            raise BackendError(f"unknown backend {name!r}; installed backends: {known}")
+            hint = did_you_mean(name, available_backends())
+            raise BackendError(f"unknown backend {name!r}{hint}; installed backends: {known}")
         try:
             factory = eps[name].load()
         except ImportError as exc:

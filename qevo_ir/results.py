@@ -30,6 +30,10 @@ def _aggregate(
     return arr[first], counts.astype(np.int64)
 
 
+def _positions(labels: list[Any]) -> dict[Any, int]:
+    return {label: k for k, label in enumerate(labels)}
+
+
 @dataclass(frozen=True, eq=False)
 class SampleResult:
     """Distinct samples sorted by energy, with how often each was seen.
@@ -110,6 +114,63 @@ class SampleResult:
         labels = self.variables.labels
         rows = self.samples if limit is None else self.samples[:limit]
         return [dict(zip(labels, map(int, row), strict=True)) for row in rows]
+
+    def to_sampleset(self) -> Any:
+        """This result as a ``dimod.SampleSet``: the source's labels and vartype, the IR
+        energies, the occurrence counts, and ``info`` (needs the ``dimod`` extra)."""
+        from qevo_ir.plugins import require
+
+        dimod = require("dimod", "dimod")
+        labels = list(self.variables.labels)
+        return dimod.SampleSet.from_samples(
+            (np.asarray(self.samples, dtype=np.int8).reshape(len(self), len(labels)), labels),
+            vartype=self.vartype.value,
+            energy=np.asarray(self.energies, dtype=np.float64),
+            num_occurrences=np.asarray(self.num_occurrences, dtype=np.int64),
+            info=dict(self.info),
+        )
+
+    @classmethod
+    def from_sampleset(cls, sampleset: Any, hamiltonian: Hamiltonian | None = None) -> SampleResult:
+        """A result from a ``dimod.SampleSet`` (any sampler's).
+
+        With ``hamiltonian``, columns are matched to its variables by label, samples are
+        converted to its vartype, and energies are recomputed from the IR (never the vendor's
+        numbers); identical rows are merged. Without it, the sample set's own labels, vartype
+        and energies are kept (rows sorted by energy).
+        """
+        record = sampleset.record
+        labels = list(sampleset.variables)
+        raw = np.asarray(record.sample, dtype=np.int8).reshape(len(record), len(labels))
+        occ = np.asarray(record.num_occurrences, dtype=np.int64).reshape(-1)
+        vt = Vartype(getattr(sampleset.vartype, "name", str(sampleset.vartype)))
+        info = dict(getattr(sampleset, "info", {}) or {})
+        if hamiltonian is not None:
+            if len(labels) != hamiltonian.num_variables:
+                raise ValidationError(
+                    f"the sample set has {len(labels)} variables, the Hamiltonian "
+                    f"{hamiltonian.num_variables}"
+                )
+            position = _positions(labels)
+            try:
+                cols = [position[x] for x in hamiltonian.labels]
+            except KeyError as exc:
+                raise ValidationError(
+                    f"the sample set lacks variable {exc.args[0]!r} of the Hamiltonian"
+                ) from None
+            return cls.from_samples(
+                hamiltonian, raw[:, cols], vartype=vt, num_occurrences=occ, info=info
+            )
+        energies = np.asarray(record.energy, dtype=np.float64).reshape(-1)
+        order = np.lexsort((np.arange(len(raw)), energies))
+        return cls(
+            samples=np.ascontiguousarray(raw[order]),
+            energies=energies[order],
+            num_occurrences=occ[order],
+            variables=VariableTable(labels),
+            vartype=vt,
+            info=info,
+        )
 
     def to_vartype(self, vartype: Vartype) -> npt.NDArray[np.int8]:
         if vartype is self.vartype:

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from qevo_cirq import artifacts, circuit
 from qevo_ir.backend import Capabilities
+from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
@@ -58,10 +59,37 @@ class CirqBackend:
 
         See :func:`qevo_cirq.circuit.qaoa_circuit`.
         """
-        check_options("lower", options, frozenset({"layers", "gammas", "betas"}))
-        return circuit.qaoa_circuit(
+        check_options("lower", options, frozenset({"layers", "gammas", "betas", "measure"}))
+        qc = circuit.qaoa_circuit(
             hamiltonian, options.get("layers"), options.get("gammas"), options.get("betas")
         )
+        if options.get("measure", False):
+            cirq_mod = require("cirq", "cirq")
+            qubits = cirq_mod.LineQubit.range(hamiltonian.num_variables)
+            qc = qc + cirq_mod.Moment([cirq_mod.measure(*qubits, key=MEASUREMENT_KEY)])
+        return qc
+
+    def bind(
+        self, native: cirq.AbstractCircuit, gammas: npt.ArrayLike, betas: npt.ArrayLike
+    ) -> cirq.AbstractCircuit:
+        """``native`` with the symbols ``gamma_k``/``beta_k`` resolved to the given angles."""
+        cirq_mod = require("cirq", "cirq")
+        g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
+        b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
+        if g.shape != b.shape or g.ndim != 1:
+            raise ValidationError(
+                f"gammas and betas must be equal-length sequences, got {g.size} and {b.size}"
+            )
+        names = {str(sym) for sym in cirq_mod.parameter_symbols(native)}
+        values = {f"gamma_{k}": float(v) for k, v in enumerate(g)}
+        values.update({f"beta_{k}": float(v) for k, v in enumerate(b)})
+        missing = sorted(names - set(values))
+        if missing:
+            raise ValidationError(
+                f"the circuit has angles {missing} beyond the {g.size} layers given"
+            )
+        resolved: cirq.AbstractCircuit = cirq_mod.resolve_parameters(native, values)
+        return resolved
 
     def cost_operator(
         self, hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
@@ -97,7 +125,8 @@ class CirqBackend:
 
         Options: ``layers`` (default 1), ``shots`` (1024), ``seed``, ``gammas``/``betas``
         (skip optimisation), ``optimize`` (True), ``restarts`` (4), ``simulator``
-        (``cirq``).
+        (``cirq``), ``sampler`` (any ``cirq.Sampler``, e.g. ``cirq.Simulator()``, which then
+        runs the bound circuit; column ``i`` of its record is ``LineQubit(i)``).
 
         Returns
         -------
@@ -113,6 +142,8 @@ class CirqBackend:
         ValidationError
             On unknown or bad options.
         """
+        options = dict(options)
+        sampler = options.pop("sampler", None)
         settings, n, gammas, betas, info = prepare_solve(
             hamiltonian, options, SIMULATORS, self.name
         )
@@ -123,9 +154,18 @@ class CirqBackend:
         bound = circuit.qaoa_circuit(hamiltonian, gammas=gammas, betas=betas)
         qubits = cirq_mod.LineQubit.range(n)
         measured = bound + cirq_mod.Moment([cirq_mod.measure(*qubits, key=MEASUREMENT_KEY)])
-        simulator = cirq_mod.Simulator(dtype=np.complex128, seed=settings.seed)
-        result = simulator.run(measured, repetitions=settings.shots)
+        if sampler is not None:
+            if not callable(getattr(sampler, "run", None)):
+                raise ValidationError(
+                    f"sampler must be a cirq.Sampler (with run(circuit, repetitions=...)), got "
+                    f"{type(sampler).__name__}"
+                )
+            result = sampler.run(measured, repetitions=settings.shots)
+            info["simulator"] = f"{type(sampler).__module__}.{type(sampler).__qualname__}.run"
+        else:
+            simulator = cirq_mod.Simulator(dtype=np.complex128, seed=settings.seed)
+            result = simulator.run(measured, repetitions=settings.shots)
+            info["simulator"] = "cirq.Simulator(dtype=complex128).run"
         # Column i of the measurement record is LineQubit(i): bit x_i of variable i.
         bits = np.asarray(result.measurements[MEASUREMENT_KEY], dtype=np.int8)
-        info["simulator"] = "cirq.Simulator(dtype=complex128).run"
         return sample_result(hamiltonian, bits, None, info, settings.shots)

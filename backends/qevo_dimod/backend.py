@@ -26,7 +26,8 @@ class DimodBackend:
 
     ``lower`` gives a BQM with the IR's vartype, labels and energies; ``write`` produces
     ``bqm.json`` and ``bqm.coo``; ``solve`` samples with ``sampler=`` one of ``sa`` (the default
-    of this instance), ``steepest``, ``tabu``, ``exact`` or ``qpu``.
+    of this instance), ``steepest``, ``tabu``, ``exact`` or ``qpu``, or any ``dimod.Sampler``
+    instance (composites included).
     """
 
     name = "dimod"
@@ -40,8 +41,8 @@ class DimodBackend:
         extra="dimod",
     )
 
-    def __init__(self, sampler: str = "sa") -> None:
-        if sampler != "qpu":
+    def __init__(self, sampler: Any = "sa") -> None:
+        if isinstance(sampler, str) and sampler != "qpu":
             samplers.resolve_sampler(sampler)
         self.default_sampler = sampler
 

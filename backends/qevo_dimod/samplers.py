@@ -16,6 +16,7 @@ import numpy as np
 
 from qevo_dimod.bqm import is_embedded, problem_hamiltonian, to_bqm
 from qevo_dimod.decode import jsonable, result_from_samples, sampleset_to_result
+from qevo_ir.advice import did_you_mean
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
@@ -32,6 +33,7 @@ __all__ = [
     "accepted_options",
     "resolve_sampler",
     "solve",
+    "solve_with_instance",
 ]
 
 #: dimod's ExactSolver holds all 2**n states in memory, and the result aggregates them: at
@@ -130,7 +132,7 @@ def accepted_options(spec: SamplerSpec) -> tuple[str, ...]:
 
 def solve(
     problem: Any,
-    sampler: str = "sa",
+    sampler: Any = "sa",
     *,
     chain_break_method: str = "majority_vote",
     **options: Any,
@@ -140,12 +142,17 @@ def solve(
     ``problem`` is a Hamiltonian or an ``EmbeddedHamiltonian`` (sampled on its target, then
     unembedded with ``chain_break_method``; the result is in the source's variables).
     ``sampler``: ``sa``, ``steepest``, ``tabu``, ``exact`` (alias ``exact-dimod``) or ``qpu`` (see
-    :func:`qevo_dimod.qpu.solve_qpu`). ``options`` go to the sampler's ``sample`` call: common
+    :func:`qevo_dimod.qpu.solve_qpu`), or any ``dimod.Sampler`` instance, composites included
+    (:func:`solve_with_instance`). ``options`` go to the sampler's ``sample`` call: common
     ones are ``num_reads``, ``seed``, and for ``sa`` ``beta_range``, ``beta_schedule_type``,
     ``num_sweeps``; any option not in the sampler's ``parameters`` is refused. When the sampler
     takes a ``seed`` and none is given, one is drawn and recorded in ``info["options"]``, so
     every run can be repeated.
     """
+    if not isinstance(sampler, str):
+        return solve_with_instance(
+            problem, sampler, chain_break_method=chain_break_method, **options
+        )
     if sampler == "qpu":
         from qevo_dimod.qpu import solve_qpu
 
@@ -208,6 +215,56 @@ def solve(
     return result
 
 
+def solve_with_instance(
+    problem: Any, sampler: Any, *, chain_break_method: str = "majority_vote", **options: Any
+) -> SampleResult:
+    """Sample ``problem`` with a ``dimod.Sampler`` instance (``dimod.ExactSolver()``, a
+    composite such as ``dimod.TruncateComposite(SimulatedAnnealingSampler(), 5)``, ...).
+
+    Options go to its ``sample`` call and must be among its ``parameters``; the samples are
+    decoded into the IR's variables with IR energies, like the named samplers'.
+    """
+    if not callable(getattr(sampler, "sample", None)):
+        raise ValidationError(
+            f"sampler must be a name ({', '.join(sorted(SAMPLERS))}, qpu) or a dimod Sampler "
+            f"instance with a sample() method, got {type(sampler).__name__}"
+        )
+    if chain_break_method not in CHAIN_BREAK_METHODS:
+        raise ValidationError(
+            f"chain_break_method {chain_break_method!r}: expected one of {CHAIN_BREAK_METHODS}"
+        )
+    start = time.perf_counter()
+    params = {k: v for k, v in options.items() if v is not None}
+    accepted = set(getattr(sampler, "parameters", {}) or {})
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise ValidationError(
+            f"sampler {type(sampler).__name__} does not accept option(s) "
+            f"{', '.join(map(repr, unknown))}; accepted: {', '.join(sorted(accepted)) or 'none'}"
+        )
+    ham = problem_hamiltonian(problem)
+    info: dict[str, Any] = {
+        "backend": "dimod",
+        "sampler": type(sampler).__name__,
+        "sampler_class": f"{type(sampler).__module__}.{type(sampler).__qualname__}",
+        "options": jsonable(params),
+        "embedded": is_embedded(problem),
+    }
+    bqm = to_bqm(ham)
+    try:
+        sampleset = sampler.sample(bqm, **params)
+        sampleset.resolve()
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            f"sampler {type(sampler).__name__} refused its options {params}: {exc}"
+        ) from exc
+    info["vendor_info"] = jsonable(dict(sampleset.info))
+    info["num_reads"] = int(np.sum(sampleset.record.num_occurrences))
+    result = sampleset_to_result(problem, sampleset, info, chain_break_method=chain_break_method)
+    result.info["timing"] = {"total_s": time.perf_counter() - start}
+    return result
+
+
 def check_options(
     spec: SamplerSpec, parameters: Mapping[str, Any], options: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -219,10 +276,11 @@ def check_options(
     accepted = set(parameters)
     unknown = sorted(set(options) - accepted)
     if unknown:
-        listing = ", ".join(sorted(accepted | set(OWN_OPTIONS)))
+        valid = sorted(accepted | set(OWN_OPTIONS))
+        hint = did_you_mean(unknown[0], valid)
         raise ValidationError(
-            f"sampler {spec.key!r} does not accept option(s) {', '.join(map(repr, unknown))}; "
-            f"accepted: {listing}"
+            f"sampler {spec.key!r} does not accept option(s) {', '.join(map(repr, unknown))}"
+            f"{hint}; accepted: {', '.join(valid)}"
         )
     params = {k: v for k, v in options.items() if v is not None}
     if "num_reads" in accepted:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qevo_exact._enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
+from qevo_ir.advice import option
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.backend import Capabilities
 from qevo_ir.errors import LimitExceeded, ValidationError
@@ -126,7 +127,7 @@ def solve_exact(
         raise LimitExceeded(
             f"the exact solver is limited to {max_variables} variables (2**{max_variables} "
             f"states); this problem has {n}. Reduce it first (fix, components, sparsify) or use "
-            "a sampler (--backend sa)"
+            f"a sampler ({option('backend', 'sa')})"
         )
     if num_levels < 1 or max_states < 1:
         raise ValidationError("num_levels and max_states must be at least 1")

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from qevo_ir.backend import Capabilities
 from qevo_ir.conventions import basis_index_to_bits
+from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
@@ -54,14 +55,26 @@ class QiskitBackend:
     )
 
     def lower(self, hamiltonian: Hamiltonian, **options: Any) -> QuantumCircuit:
-        """The QAOA circuit (options ``layers``, ``gammas``, ``betas``); no measurements.
+        """The QAOA circuit (options ``layers``, ``gammas``, ``betas``, ``measure``).
 
-        See :func:`qevo_qiskit.circuit.qaoa_circuit`.
+        See :func:`qevo_qiskit.circuit.qaoa_circuit`. With ``measure=True`` every qubit is
+        measured at the end (``measure_all``: classical register ``meas``, bit ``i`` = qubit
+        ``i`` = variable ``i``; in count keys qubit 0 is the rightmost character).
         """
-        check_options("lower", options, frozenset({"layers", "gammas", "betas"}))
-        return circuit.qaoa_circuit(
+        check_options("lower", options, frozenset({"layers", "gammas", "betas", "measure"}))
+        qc = circuit.qaoa_circuit(
             hamiltonian, options.get("layers"), options.get("gammas"), options.get("betas")
         )
+        if options.get("measure", False):
+            qc = qc.measure_all(inplace=False)
+        return qc
+
+    def bind(
+        self, native: QuantumCircuit, gammas: npt.ArrayLike, betas: npt.ArrayLike
+    ) -> QuantumCircuit:
+        """``native`` with ``gamma[k] = gammas[k]`` and ``beta[k] = betas[k]`` bound by name
+        (``qc.parameters`` sorts ``beta`` before ``gamma``; this does not depend on it)."""
+        return circuit.bind_angles(native, gammas, betas)
 
     def cost_operator(
         self, hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
@@ -97,7 +110,9 @@ class QiskitBackend:
 
         Options: ``layers`` (default 1), ``shots`` (1024), ``seed``, ``gammas``/``betas``
         (skip optimisation), ``optimize`` (True), ``restarts`` (4, for the optimiser),
-        ``simulator`` (``auto``, ``aer`` or ``statevector``).
+        ``simulator`` (``auto``, ``aer`` or ``statevector``), ``sampler`` (a Qiskit
+        ``SamplerV2`` instance, e.g. ``StatevectorSampler()``, which then runs the bound
+        circuit; its counts are decoded with qubit 0 rightmost in each key).
 
         Returns
         -------
@@ -113,6 +128,8 @@ class QiskitBackend:
         ValidationError
             On unknown or bad options.
         """
+        options = dict(options)
+        sampler = options.pop("sampler", None)
         settings, n, gammas, betas, info = prepare_solve(
             hamiltonian, options, SIMULATORS, self.name
         )
@@ -120,15 +137,38 @@ class QiskitBackend:
             info["simulator"] = "none (no qubits)"
             return sample_result(hamiltonian, np.zeros((0, 0), np.int8), None, info, settings.shots)
         bound = circuit.qaoa_circuit(hamiltonian, gammas=gammas, betas=betas)
-        counts, info["simulator"] = _sample_counts(
-            bound, settings.shots, settings.seed, settings.simulator
-        )
+        if sampler is not None:
+            counts = _run_sampler_v2(sampler, bound, settings.shots)
+            info["simulator"] = f"{type(sampler).__module__}.{type(sampler).__qualname__}.run"
+        else:
+            counts, info["simulator"] = _sample_counts(
+                bound, settings.shots, settings.seed, settings.simulator
+            )
         # Count keys are bit strings with qubit 0 rightmost: int(key, 2) is the little-endian index.
         index = np.fromiter((int(key.replace(" ", ""), 2) for key in counts), np.int64, len(counts))
         occurrences = np.fromiter(counts.values(), np.int64, len(counts))
         return sample_result(
             hamiltonian, basis_index_to_bits(index, n), occurrences, info, settings.shots
         )
+
+
+def _run_sampler_v2(sampler: Any, bound: QuantumCircuit, shots: int) -> dict[str, int]:
+    """Counts from a Qiskit ``BaseSamplerV2`` (``StatevectorSampler``, Aer's ``SamplerV2``, a
+    runtime sampler): the bound circuit with ``measure_all`` as one pub."""
+    if not callable(getattr(sampler, "run", None)):
+        raise ValidationError(
+            f"sampler must be a Qiskit SamplerV2 (with run(pubs, shots=...)), got "
+            f"{type(sampler).__name__}"
+        )
+    measured = bound.measure_all(inplace=False)  # seeding is the sampler's own (its seed=)
+    try:
+        pub_result = sampler.run([(measured,)], shots=shots).result()[0]
+        counts = pub_result.data.meas.get_counts()
+    except (TypeError, AttributeError) as exc:
+        raise ValidationError(
+            f"sampler {type(sampler).__name__} did not behave as a Qiskit SamplerV2: {exc}"
+        ) from exc
+    return dict(counts)
 
 
 def _sample_counts(

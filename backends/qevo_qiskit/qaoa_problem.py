@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qevo_ir.advice import did_you_mean
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.qaoa import (
@@ -187,8 +188,9 @@ def check_options(method: str, options: Mapping[str, Any], accepted: frozenset[s
     """Raise :class:`ValidationError` naming any option of ``method`` outside ``accepted``."""
     unknown = sorted(set(options) - accepted)
     if unknown:
+        hint = did_you_mean(unknown[0], accepted)
         raise ValidationError(
-            f"{method}() got unknown option(s) {unknown}; accepted: {sorted(accepted)}"
+            f"{method}() got unknown option(s) {unknown}{hint}; accepted: {sorted(accepted)}"
         )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from qevo_ir._version import __version__
+from qevo_ir.advice import cli_context
 from qevo_ir.cli.commands import ALL as COMMANDS
 from qevo_ir.errors import DeadlineExceeded, QevoError
 from qevo_ir.execution.engine import WATCHDOG_THREAD
@@ -166,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.deadline is not None:  # inside try: a tiny timeout may fire at once
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
-        return int(args.run(args) or 0)
+        with cli_context():  # library advice names CLI flags (--force), not keywords
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         if args.deadline is not None and time.monotonic() >= args.deadline:
             # Native code (minorminer) turns the alarm it noticed into KeyboardInterrupt.

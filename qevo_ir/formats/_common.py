@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from qevo_ir.advice import option
 from qevo_ir.atomic import check_new
 from qevo_ir.coo import IndexArray, ValueArray, canonicalize
 from qevo_ir.errors import FormatError, LimitExceeded, ValidationError
@@ -442,7 +443,7 @@ def require_range_labels(ham: Hamiltonian, name: str, fmt: str, drop_labels: boo
         fail(
             name,
             f"the {fmt} format stores variable indices only, and this Hamiltonian has labels "
-            f"(first: {ham.labels[0]!r}); pass drop_labels=True to write indices 0..n-1, or "
+            f"(first: {ham.labels[0]!r}); pass {option('drop_labels')} to write indices 0..n-1, or "
             "write .json/.npz (qevo-ir) or .bqm.json (dimod), which keep labels",
         )
     return ham.with_variables(VariableTable.range(ham.num_variables))

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from qevo_ir.advice import option
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.formats._common import (
     DEFAULT_MAX_BYTES,
@@ -28,7 +29,13 @@ from qevo_ir.formats._common import (
     read_bounded,
     require_range_labels,
 )
-from qevo_ir.formats._text import merged_terms, parse_float, parse_triplets, render_triplets
+from qevo_ir.formats._text import (
+    Triplets,
+    merged_terms,
+    parse_float,
+    parse_triplets,
+    render_triplets,
+)
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.variables import VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
@@ -75,13 +82,21 @@ def loads(
     vartype: Vartype | str | None = None,
     name: str = "<string>",
     max_bytes: int = DEFAULT_MAX_BYTES,
+    index_base: int | None = None,
 ) -> Hamiltonian:
     """The Hamiltonian in COO ``text``.
 
     The vartype comes from a ``# vartype=`` header or the ``vartype`` argument (they must agree).
     There are ``max(i, j) + 1`` variables, or ``# num_variables=`` if larger; repeated pairs add
     up, as in dimod. ``max_bytes`` bounds the arrays the reader allocates.
+
+    ``index_base=1`` reads 1-based indices (file index ``k`` is variable ``k - 1``). Without it
+    (``None``), a file whose indices never use 0 and that has no ``# num_variables=`` header is
+    refused rather than read with a phantom variable 0 (tnac4o and many benchmark sets are
+    1-based); ``index_base=0`` reads such a file 0-based on purpose.
     """
+    if index_base not in (None, 0, 1):
+        fail(name, f"index_base must be 0 or 1, got {index_base!r}")
     # Headers are looked for in the comment lines only (one pass over the text).
     comments = "\n".join(_COMMENT_LINE.findall(text))
     vt = _vartype(comments, vartype, name)
@@ -98,6 +113,7 @@ def loads(
         n_declared = int(declared)
         check_budget(name, n_declared, 0, max_bytes)
     t = parse_triplets(text, name, ignorable=_COMMENT, expected=_EXPECTED)
+    t = _rebase(t, index_base, declared is not None, name)
     n = int(max(t.i.max(), t.j.max())) + 1 if t.i.size else 0
     if n_declared is not None:
         if n > n_declared:
@@ -118,16 +134,37 @@ def loads(
     )  # fmt: skip
 
 
+def _rebase(t: Triplets, index_base: int | None, declared: bool, name: str) -> Triplets:
+    """``t`` with 0-based indices; a file that looks 1-based is refused unless told."""
+    if not t.i.size:
+        return t
+    low = int(min(t.i.min(), t.j.min()))
+    if index_base == 1:
+        if low < 1:
+            k = int(np.argmin(np.minimum(t.i, t.j)))
+            fail(name, f"line {t.line_of(k)}: index 0 in a file read with index base 1")
+        return Triplets(t.i - 1, t.j - 1, t.value, t.line_of)
+    if index_base is None and low > 0 and not declared:
+        fail(
+            name,
+            f"no line uses index 0 (the lowest is {low}): if the indices are 1-based, pass "
+            f"{option('index_base', 1)}; if variable 0 is meant to be unused, pass "
+            f"{option('index_base', 0)} (or add a '# num_variables=' header)",
+        )
+    return t
+
+
 def read(
     path: PathLike,
     *,
     vartype: Vartype | str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    index_base: int | None = None,
 ) -> Hamiltonian:
     """Read a COO file (files over ``max_bytes`` are refused before reading)."""
     name = path_name(path)
     text = decode_text(read_bounded(path, max_bytes), name)
-    return loads(text, vartype=vartype, name=name, max_bytes=max_bytes)
+    return loads(text, vartype=vartype, name=name, max_bytes=max_bytes, index_base=index_base)
 
 
 def _vartype(text: str, given: Vartype | str | None, name: str) -> Vartype:
@@ -144,8 +181,8 @@ def _vartype(text: str, given: Vartype | str | None, name: str) -> Vartype:
     if header is None and want is None:
         fail(
             name,
-            "no '# vartype=SPIN' or '# vartype=BINARY' header; add one, or pass vartype= "
-            "(--vartype on the command line)",
+            "no '# vartype=SPIN' or '# vartype=BINARY' header; add one, or pass "
+            f"{option('vartype', 'SPIN')} (or BINARY)",
         )
     if header is not None and want is not None and header is not want:
         fail(name, f"the header says vartype={header.value}, but {want.value} was requested")

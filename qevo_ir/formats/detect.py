@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from qevo_ir.formats import coo_text, dimod_json, qbsolv, qevo_json, qevo_npz
+from qevo_ir.advice import match_name, unknown_name
+from qevo_ir.formats import coo_text, dimod_json, gset, qbsolv, qevo_json, qevo_npz
 from qevo_ir.formats._common import (
     DEFAULT_MAX_BYTES,
     PathLike,
@@ -75,6 +76,11 @@ FORMATS: tuple[FormatInfo, ...] = (
         keeps_labels=False, keeps_provenance=False, keeps_offset="in a 'c offset' comment",
         vartypes="BINARY (SPIN is converted exactly on write)",
     ),
+    FormatInfo(
+        "gset", (".gset", ".rudy"), "G-set / rudy / BiqMac graph: 'n m' line, 1-based 'i j w'",
+        keeps_labels=False, keeps_provenance=False, keeps_offset="implied by the meaning",
+        vartypes="SPIN max-cut (default) or BINARY qubo",
+    ),
 )  # fmt: skip
 
 _BY_NAME: Mapping[str, FormatInfo] = {f.name: f for f in FORMATS}
@@ -109,9 +115,10 @@ def format_for_path(path: PathLike) -> str | None:
 
 
 def _check_format_name(fmt: str, name: str) -> str:
-    if fmt not in _BY_NAME:
-        fail(name, f"unknown format {fmt!r}; known formats: {', '.join(_BY_NAME)}")
-    return fmt
+    found = match_name(fmt, _BY_NAME)
+    if found is None:
+        fail(name, unknown_name("format", fmt, _BY_NAME))
+    return found
 
 
 # ----------------------------------------------------------------------------- detection
@@ -132,9 +139,16 @@ def _sniff(head: bytes, name: str) -> str | None:
     if stripped[0] in "{[":
         return "json"
     first = stripped.split("\n", 1)[0].lstrip()
-    if first[0] == "#" or re.match(r"[0-9]+[ \t]+[0-9]", first):
+    if first[0] == "#":
+        data = re.search(r"^[ \t]*[^#\s][^\n]*$", stripped, re.MULTILINE)
+        if data is not None and gset.is_header(data.group(0)):
+            return "gset"
         return "coo"
-    if first[0] in "cp" and (len(first) == 1 or first[1] in " \t\r"):
+    if gset.is_header(first):
+        return "gset"
+    if re.match(r"[0-9]+[ \t]+[0-9]", first):
+        return "coo"
+    if first[0] in "cpCP" and (len(first) == 1 or first[1] in " \t\r"):
         return "qubo"
     return None
 
@@ -203,13 +217,17 @@ def read_document(
     format: str | None = None,
     vartype: Vartype | str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    index_base: int | None = None,
+    gset_meaning: str = "maxcut",
 ) -> QevoDocument:
     """Read any supported file: the Hamiltonian plus metadata (empty for peer formats).
 
     ``format`` skips detection. ``vartype`` is needed only for COO files without a
     ``# vartype=`` header; for other formats it must agree with the file. Files over
     ``max_bytes`` are refused before reading. Every failure is a :class:`FormatError` whose
-    message starts with the path.
+    message starts with the path. ``index_base`` (0 or 1) is for COO files: 1 reads
+    1-based indices (``1 2 -1`` couples variables 0 and 1). ``gset_meaning`` is ``"maxcut"``
+    (SPIN, energy = -cut) or ``"qubo"`` (BINARY) for G-set files.
     """
     name = path_name(path)
     fmt = _check_format_name(format, name) if format is not None else None
@@ -231,7 +249,14 @@ def read_document(
             doc = QevoDocument(dimod_json.from_document(parsed, name))
     elif fmt == "coo":
         text = decode_text(read_bounded(path, max_bytes), name)
-        doc = QevoDocument(coo_text.loads(text, vartype=vartype, name=name, max_bytes=max_bytes))
+        doc = QevoDocument(
+            coo_text.loads(
+                text, vartype=vartype, name=name, max_bytes=max_bytes, index_base=index_base
+            )
+        )
+    elif fmt == "gset":
+        text = decode_text(read_bounded(path, max_bytes), name)
+        doc = QevoDocument(gset.loads(text, meaning=gset_meaning, name=name, max_bytes=max_bytes))
     else:
         text = decode_text(read_bounded(path, max_bytes), name)
         doc = QevoDocument(qbsolv.loads(text, name=name, max_bytes=max_bytes))
@@ -252,9 +277,18 @@ def read_hamiltonian(
     format: str | None = None,
     vartype: Vartype | str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    index_base: int | None = None,
+    gset_meaning: str = "maxcut",
 ) -> Hamiltonian:
     """Read a Hamiltonian from any supported file; see :func:`read_document`."""
-    return read_document(path, format=format, vartype=vartype, max_bytes=max_bytes).hamiltonian
+    return read_document(
+        path,
+        format=format,
+        vartype=vartype,
+        max_bytes=max_bytes,
+        index_base=index_base,
+        gset_meaning=gset_meaning,
+    ).hamiltonian
 
 
 # ----------------------------------------------------------------------------- writing
@@ -300,4 +334,6 @@ def write_hamiltonian(
         return dimod_json.write(ham, path, drop_labels=drop_labels, force=force)
     if fmt == "coo":
         return coo_text.write(ham, path, drop_labels=drop_labels, force=force)
+    if fmt == "gset":
+        return gset.write(ham, path, drop_labels=drop_labels, force=force)
     return qbsolv.write(ham, path, drop_labels=drop_labels, force=force)

@@ -40,15 +40,16 @@ from qevo_ir.vartypes import BINARY, SPIN
 
 __all__ = ["dumps", "loads", "read", "write"]
 
-_COMMENT = r"[ \t]*c(?:[ \t][^\n]*)?"
-_PROGRAM = r"[ \t]*p(?:[ \t][^\n]*)?"
+# qbsolv itself accepts upper-case 'C' and 'P' lines (and 'QUBO'), so this reader does too.
+_COMMENT = r"[ \t]*[cC](?:[ \t][^\n]*)?"
+_PROGRAM = r"[ \t]*[pP](?:[ \t][^\n]*)?"
 _COMMENT_LINE = re.compile(rf"^{_COMMENT}$", re.MULTILINE)
 _PROGRAM_LINE = re.compile(rf"^{_PROGRAM}$", re.MULTILINE)
 _PROGRAM_FIELDS = re.compile(
-    r"[ \t]*p[ \t]+qubo[ \t]+(\S+)[ \t]+([0-9]{1,10})[ \t]+([0-9]{1,19})[ \t]+([0-9]{1,19})"
+    r"[ \t]*[pP][ \t]+(?i:qubo)[ \t]+(\S+)[ \t]+([0-9]{1,10})[ \t]+([0-9]{1,19})[ \t]+([0-9]{1,19})"
     r"[ \t]*\r?"
 )
-_OFFSET = re.compile(r"^[ \t]*c[ \t]+offset[ \t]+([^\n]*?)[ \t]*\r?$", re.MULTILINE)
+_OFFSET = re.compile(r"^[ \t]*[cC][ \t]+offset[ \t]+([^\n]*?)[ \t]*\r?$", re.MULTILINE)
 _FIRST_DATA = re.compile(r"^[ \t]*[0-9]", re.MULTILINE)
 _EXPECTED = "'i j value' (non-negative integer indices), a 'c' comment or the 'p qubo' line"
 

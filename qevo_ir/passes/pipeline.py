@@ -20,6 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import numpy as np
 import numpy.typing as npt
 
+from qevo_ir.advice import did_you_mean, match_name, unknown_name
 from qevo_ir.errors import PipelineError, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
@@ -279,20 +280,22 @@ def _option_types(cls: type[CompilerPass]) -> dict[str, Any]:
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls)}
 
 
-def _known_passes() -> str:
-    return ", ".join(sorted(PASSES)) or "(none registered)"
-
-
 def build_pass(name: str, options: dict[str, Any]) -> CompilerPass:
     """The pass called ``name`` with ``options`` converted and checked against its field types."""
-    cls = PASSES.get(name)
-    if cls is None:
-        raise PipelineError(f"unknown pass {name!r}; known passes: {_known_passes()}")
+    found = match_name(name, PASSES)
+    if found is None:
+        raise PipelineError(unknown_name("pass", name, PASSES))
+    name = found
+    cls = PASSES[name]
     types_ = _option_types(cls)
+    options = {match_name(k, types_) or k: v for k, v in options.items()}
     unknown = [k for k in options if k not in types_]
     if unknown:
         listed = ", ".join(f"{k}: {_type_repr(t)}" for k, t in types_.items()) or "(none)"
-        raise PipelineError(f"pass {name!r} has no option {unknown[0]!r}; its options: {listed}")
+        hint = did_you_mean(unknown[0], types_)
+        raise PipelineError(
+            f"pass {name!r} has no option {unknown[0]!r}{hint}; its options: {listed}"
+        )
     kwargs: dict[str, Any] = {}
     for key, value in options.items():
         try:

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_QUBITS",
     "check_qubits",
     "cost_diagonal",
+    "format_bytes",
     "spin_table",
     "statevector_memory_bytes",
 ]
@@ -53,8 +54,11 @@ def statevector_memory_bytes(n: int) -> int:
     return _COMPLEX_BYTES << n
 
 
-def _format_bytes(nbytes: int) -> str:
+def format_bytes(nbytes: int) -> str:
+    """``nbytes`` for a message: ``1.5 GiB``; beyond EiB, ``2^k bytes`` (any int, no overflow)."""
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    if nbytes >= 1024 ** len(units):  # float(nbytes) could overflow: stay in integers
+        return f"about 2^{nbytes.bit_length() - 1} bytes"
     value = float(nbytes)
     for unit in units:
         if value < 1024.0 or unit == units[-1]:
@@ -81,11 +85,11 @@ def check_qubits(n: int) -> None:
     if n < 0:
         raise ValueError(f"number of qubits must be >= 0, got {n}")
     if n > MAX_QUBITS:
-        need = _format_bytes(statevector_memory_bytes(n))
+        nbytes = statevector_memory_bytes(n)
+        exact = f" ({nbytes} bytes)" if nbytes.bit_length() <= 64 else ""
         raise ValueError(
             f"{n} qubits exceed the statevector limit MAX_QUBITS = {MAX_QUBITS}: "
-            f"a complex128 statevector on {n} qubits needs {need} "
-            f"({statevector_memory_bytes(n)} bytes)"
+            f"a complex128 statevector on {n} qubits needs {format_bytes(nbytes)}{exact}"
         )
 
 
@@ -134,6 +138,34 @@ def _half_energy(
     if jmat.size and np.any(jmat):
         energy += np.einsum("bi,bi->b", spins @ jmat, spins)
     return energy
+
+
+# OpenBLAS runs a GEMM on one thread when m * n * k is below 4 * 65536 (its
+# GEMM_MULTITHREAD_THRESHOLD times SMP_THRESHOLD_MIN); other BLAS libraries have similar rules.
+_SINGLE_THREAD_GEMM = 1 << 18
+# Up to this many qubits the diagonal is built from single-threaded GEMMs (row blocks under the
+# threshold above). A multi-threaded GEMM leaves the BLAS worker threads spin-waiting for about
+# 0.1 s after it returns; on a small machine they take the cores the simulator's own threads
+# (numba's pool) need next, which made the first qaoa_expectation on a fresh diagonal twice as
+# slow as on a reused one (n = 20, p = 3: 32 ms against 14.8 ms). Above it the diagonal and each
+# evaluation are large enough that BLAS threading pays and the spin is noise.
+_SERIAL_DIAGONAL_MAX_QUBITS = 22
+
+
+def _product(left: npt.NDArray[np.float64], right: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
+    """``left @ right``, in row blocks small enough for BLAS to stay on one thread when the
+    output is small (see :data:`_SERIAL_DIAGONAL_MAX_QUBITS`)."""
+    rows, inner = left.shape
+    cols = right.shape[1]
+    if (rows * cols).bit_length() - 1 > _SERIAL_DIAGONAL_MAX_QUBITS:
+        return left @ right
+    block = max(1, _SINGLE_THREAD_GEMM // max(1, inner * cols) - 1)
+    if block >= rows:
+        return left @ right
+    out = np.empty((rows, cols), dtype=np.float64)
+    for start in range(0, rows, block):
+        np.matmul(left[start : start + block], right, out=out[start : start + block])
+    return out
 
 
 def cost_diagonal(
@@ -214,7 +246,7 @@ def cost_diagonal(
     right[:a] = s_lo.T
     right[a] = 1.0
     right[a + 1] = e_lo
-    diag = (left @ right).reshape(-1)
+    diag = _product(left, right).reshape(-1)
     if out_dtype != np.float64:
         return diag.astype(out_dtype)
     return diag

@@ -46,7 +46,8 @@ def test_inspect_json(capsys: pytest.CaptureFixture[str], ring: Path) -> None:
     assert info["num_variables"] == 10
     assert info["num_interactions"] == 20
     assert info["vartype"] == "SPIN"
-    assert info["format"] == "qevo-json"
+    assert (info["format"], info["version"]) == ("qevo-inspect", 1)
+    assert info["file_format"] == "qevo-json"
     assert info["dynamic_range_bits"] > 0
 
 
@@ -66,7 +67,7 @@ def test_solve_dimod_bqm_json_matches_dimod_exact_solver(
     bqm = dimod.BinaryQuadraticModel.from_ising(h, J, 0.5)
     path = tmp_path / "problem.bqm.json"
     path.write_text(json.dumps(bqm.to_serializable(use_bytes=False)))
-    code, out, _ = run(capsys, "solve", str(path), "--backend", "exact", "--json")
+    code, out, _ = run(capsys, "solve", str(path), "--backend", "exact", "--json", "--all-samples")
     assert code == 0
     got = json.loads(out)
     ss = dimod.ExactSolver().sample(bqm)
@@ -203,11 +204,15 @@ def test_exact_limit_is_immediate(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 def test_passes_and_backends_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "passes", "--json")
-    names = {p["name"] for p in json.loads(out)}
+    doc = json.loads(out)
+    assert (doc["format"], doc["version"]) == ("qevo-passes", 1)
+    names = {p["name"] for p in doc["passes"]}
     assert code == 0
     assert {"quantize", "precision", "sparsify", "embed", "gauge", "fix", "components"} <= names
     code, out, _ = run(capsys, "backends", "--json")
-    rows = {r["name"]: r for r in json.loads(out)}
+    doc = json.loads(out)
+    assert (doc["format"], doc["version"]) == ("qevo-backends", 1)
+    rows = {r["name"]: r for r in doc["backends"]}
     assert rows["exact"]["available"] is True
     assert rows["exact"]["exact"] is True
 

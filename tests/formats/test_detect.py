@@ -58,7 +58,7 @@ def test_extension_table() -> None:
     assert format_for_path("m.qubo") == "qubo"
     assert format_for_path("m.txt") is None
     names = [f.name for f in FORMATS]
-    assert names == ["qevo-json", "qevo-npz", "dimod-json", "coo", "qubo"]
+    assert names == ["qevo-json", "qevo-npz", "dimod-json", "coo", "qubo", "gset"]
     text = formats_help()
     assert all(name in text for name in names)
 

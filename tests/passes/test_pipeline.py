@@ -148,7 +148,7 @@ def test_value_forms() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("nosuch", r"unknown pass 'nosuch'; known passes: .*sparsify"),
+        ("nosuch", r"unknown pass 'nosuch'; valid passes: .*sparsify"),
         ("sparsify(tol=1)", r"no option 'tol'; its options: abs: float \| none, rel"),
         ("precision(bits=1.5)", r"precision.bits takes int \| none, got 1.5"),
         ("precision(bits=true)", r"precision.bits takes int"),

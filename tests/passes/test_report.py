@@ -181,7 +181,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(tmp_path: Path) -> None:
     report = res.report()
     path = report.write(tmp_path / "report.json")
     assert json.loads(path.read_text())["passes"][0]["name"] == "normalize"
-    with pytest.raises(OutputExists, match="--force"):
+    with pytest.raises(OutputExists, match="force=True"):
         report.write(path)
     report.write(path, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]

@@ -7,6 +7,7 @@ from qevo_ir.cli.commands import (
     compile_cmd,
     convert_cmd,
     demo_cmd,
+    example_cmd,
     inspect_cmd,
     passes_cmd,
     solve_cmd,
@@ -16,6 +17,7 @@ from qevo_ir.cli.commands import (
 
 ALL = (
     demo_cmd,
+    example_cmd,
     inspect_cmd,
     solve_cmd,
     solve_many_cmd,

@@ -7,6 +7,7 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> None:
+    from qevo_ir.cli.commands._common import add_reader_options
     from qevo_ir.formats import formats_help
 
     p = sub.add_parser(
@@ -23,6 +24,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--vartype", choices=["SPIN", "BINARY"], help="vartype of a COO input without a header"
     )
+    add_reader_options(p)
     p.add_argument(
         "--drop-labels",
         action="store_true",
@@ -37,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
     from qevo_ir.formats import read_hamiltonian, write_hamiltonian
 
     check_new(args.output, args.force)
-    ham = read_hamiltonian(args.file, format=args.in_format, vartype=args.vartype)
+    ham = read_hamiltonian(
+        args.file,
+        format=args.in_format,
+        vartype=args.vartype,
+        index_base=args.index_base,
+        gset_meaning=args.gset_meaning,
+    )
     write_hamiltonian(
         ham, args.output, args.out_format, force=args.force, drop_labels=args.drop_labels
     )

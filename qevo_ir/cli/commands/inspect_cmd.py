@@ -31,16 +31,16 @@ def run(args: argparse.Namespace) -> int:
     if is_constrained_file(args):
         return _inspect_ommx(args)
     ham = read_input(args)
-    info = {"file": args.file, "format": args.in_format or detect_format(args.file)}
+    info = {"file": args.file, "file_format": args.in_format or detect_format(args.file)}
     info.update(describe(ham))
     # stats.describe divides max|c| by min|c|, which overflows to inf for ratios past DBL_MAX
     # (and inf is not JSON); the difference of logs in qevo_ir.report cannot overflow.
     info["dynamic_range_bits"] = dynamic_range_bits(ham.linear, ham.quad)
     if args.json:
-        emit_json(info)
+        emit_json(info, kind="qevo-inspect")
         return 0
     lin, quad = info["linear"], info["quadratic"]
-    print(f"{args.file}  ({info['format']})")
+    print(f"{args.file}  ({info['file_format']})")
     print(f"  vartype            {info['vartype']}")
     print(f"  variables          {info['num_variables']}")
     print(f"  interactions       {info['num_interactions']}  (density {info['density']:.4g})")
@@ -63,12 +63,12 @@ def _inspect_ommx(args: argparse.Namespace) -> int:
 
     model = read_constrained(args)
     fmt = "qplib" if str(args.file).lower().endswith(".qplib") else "ommx"
-    info = {"file": args.file, "format": args.in_format or fmt, **model.resources()}
+    info = {"file": args.file, "file_format": args.in_format or fmt, **model.resources()}
     info["content_hash"] = model.content_hash()
     if args.json:
-        emit_json(info)
+        emit_json(info, kind="qevo-inspect")
         return 0
-    print(f"{args.file}  ({info['format']})")
+    print(f"{args.file}  ({info['file_format']})")
     for key in ("sense", "variables", "variables_by_kind", "constraints", "constraints_by_kind"):
         print(f"  {key.replace('_', ' '):<18} {info[key]}")
     print(f"  objective degree   {info['degree']} ({info['objective_terms']} terms)")

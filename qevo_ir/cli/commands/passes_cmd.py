@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     passes = list_passes()
     if args.json:
-        emit_json(passes)
+        emit_json({"passes": passes}, kind="qevo-passes")
         return 0
     for info in passes:
         kind = "exact" if info.get("exact") else "lossy, certified bound"

@@ -12,12 +12,12 @@ from qevo_ir.cli.commands._execution import (
     output_phase,
     time_left,
 )
-from qevo_ir.cli.output import emit_json, table
+from qevo_ir.cli.output import emit_json, number, table
 from qevo_ir.errors import ValidationError
 
 
 def add_parser(sub: Any) -> None:
-    from qevo_ir.compiler import SOLVERS
+    from qevo_ir.solvers import SOLVER_INFO
 
     p = sub.add_parser(
         "solve",
@@ -26,8 +26,11 @@ def add_parser(sub: Any) -> None:
             "Solve a Hamiltonian with one backend and print the best assignments in the "
             "file's labels and vartype. Non-exact results are shown beside the exact ground "
             "energy when the problem has at most 20 variables.\n\nsolvers: "
-            + ", ".join(SOLVERS)
-            + " (or any installed backend plugin name)"
+            + ", ".join(SOLVER_INFO)
+            + " (or any installed backend plugin name; case-insensitive). 'qevo backends' lists "
+            "each solver's options for --option.\n\nJSON output (--json, -o): format "
+            "'qevo-solve', version 1, schema in specs/cli.md; the best --show samples and the "
+            "count of every energy seen, or every distinct sample with --all-samples."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,7 +52,22 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--repair", action="store_true", help="constrained sources: mend one-hot groups first"
     )
-    p.add_argument("--show", type=int, default=5, help="assignments to print (default 5)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a solver option, repeatable, e.g. --option num_sweeps=2000 --option "
+        "beta_range=0.1,5 (checked against the solver's options: see 'qevo backends')",
+    )
+    p.add_argument(
+        "--show", type=int, default=5, help="best assignments to print or put in JSON (default 5)"
+    )
+    p.add_argument(
+        "--all-samples",
+        action="store_true",
+        help="JSON: every distinct sample, not only the best --show",
+    )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("-o", "--output", metavar="OUT", help="write the JSON result to OUT")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
@@ -61,18 +79,20 @@ def run(args: argparse.Namespace) -> int:
     from qevo_ir.atomic import check_new
     from qevo_ir.compiler import (
         EXACT_BASELINE_MAX_VARIABLES,
-        SOLVERS,
         check_energy_bound,
         solve,
     )
+    from qevo_ir.plugins import available_backends
+    from qevo_ir.solvers import parse_option_values, resolve_solver
 
     if args.output:
         check_new(args.output, args.force)
     if args.maximize or is_constrained_file(args):
         return _run_constrained(args)
+    name, plugin, _ = resolve_solver(args.backend, available_backends())
+    extra = parse_option_values(name, args.option)
     ham = read_input(args)
     check_energy_bound(ham, args.file)
-    plugin = SOLVERS.get(args.backend, (args.backend, {}))[0]
     opts: dict[str, Any] = {}
     if plugin == "exact":
         opts = {"num_levels": args.levels, "max_states": args.max_states}
@@ -80,10 +100,17 @@ def run(args: argparse.Namespace) -> int:
         opts = {"num_reads": args.num_reads, "seed": args.seed}
     else:
         opts = {"layers": args.layers, "shots": args.shots, "seed": args.seed}
+    if plugin == "exact" and args.levels == 1 and "num_levels" in extra:
+        del opts["num_levels"]  # the flag's default yields to an explicit --option
+    for key, value in extra.items():
+        if opts.get(key) is not None:
+            flag = {"num_levels": "levels"}.get(key, key).replace("_", "-")
+            raise ValidationError(f"--option {key}=... repeats a value given with --{flag}")
+        opts[key] = value
     with engine(args) as (executor, workers):
         result = solve(
             ham,
-            args.backend,
+            name,
             pipeline=args.pipeline,
             timeout=time_left(args),
             workers=workers,
@@ -94,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     labels = [json_label(x) for x in ham.labels]
     out: dict[str, Any] = {
         "file": args.file,
-        "backend": args.backend,
+        "backend": name,
         "num_variables": ham.num_variables,
         "vartype": ham.vartype.value,
         "labels": labels,
@@ -102,23 +129,28 @@ def run(args: argparse.Namespace) -> int:
     }
     if plugin == "exact":
         ground = result.lowest(atol=_atol(ham))
+        states = ground.samples if args.all_samples else ground.samples[: max(args.show, 0)]
         out.update(
             ground_energy=result.info["ground_energy"],
             degeneracy=result.info["degeneracy"],
-            ground_states=[list(map(int, r)) for r in ground.samples],
-            ground_states_truncated=result.info["truncated"],
+            ground_states=[list(map(int, r)) for r in states],
+            ground_states_truncated=bool(result.info["truncated"])
+            or len(states) < len(ground.samples),
             levels=[{"energy": e, "count": c} for e, c in result.info["levels"]],
         )
     else:
+        keep = len(result) if args.all_samples else max(args.show, 0)
+        out["num_reads"] = int(result.num_occurrences.sum())
+        out["num_distinct"] = len(result)
+        out["energy_counts"] = _energy_counts(result)
         out["samples"] = [
             {"energy": float(e), "num_occurrences": int(c), "assignment": list(map(int, s))}
             for s, e, c in zip(
-                result.samples[: max(args.show, 1) * 20],
-                result.energies,
-                result.num_occurrences,
-                strict=False,
+                result.samples[:keep], result.energies[:keep], result.num_occurrences[:keep],
+                strict=True,
             )
-        ]
+        ]  # fmt: skip
+        out["samples_truncated"] = keep < len(result)
         out["info"] = {k: v for k, v in result.info.items() if k != "progress"}
         if ham.num_variables <= EXACT_BASELINE_MAX_VARIABLES:
             exact = solve(ham, "exact")
@@ -126,12 +158,21 @@ def run(args: argparse.Namespace) -> int:
             out["gap_to_exact"] = out["best_energy"] - exact.info["ground_energy"]
     out["seconds"] = result.info.get("seconds_total")
     if args.json or args.output:
-        emit_json(out, args.output, force=args.force)
+        emit_json(out, args.output, force=args.force, kind="qevo-solve")
         if not args.json:
             print(f"wrote {args.output}")
         return 0
     _print_human(out, ham.labels, args.show)
     return 0
+
+
+def _energy_counts(result: Any) -> list[dict[str, Any]]:
+    """``[{"energy": e, "count": c}]``: how many reads landed on each distinct energy."""
+    import numpy as np
+
+    energies, inverse = np.unique(result.energies, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=result.num_occurrences)
+    return [{"energy": float(e), "count": int(c)} for e, c in zip(energies, counts, strict=True)]
 
 
 def _atol(ham: Any) -> float:
@@ -146,7 +187,7 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
         f"backend {out['backend']} ({out['seconds']:.3g} s)"
     )
     if "ground_energy" in out:
-        print(f"ground energy  {out['ground_energy']!r}")
+        print(f"ground energy  {number(out['ground_energy'])}")
         print(f"degeneracy     {out['degeneracy']}")
         states = out["ground_states"][:show]
         if len(out["levels"]) > 1:
@@ -157,7 +198,7 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
                 )
             )
     else:
-        print(f"best energy    {out['best_energy']!r}")
+        print(f"best energy    {number(out['best_energy'])}")
         info = out.get("info", {})
         if info.get("cut_short"):
             print(
@@ -165,7 +206,10 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
                 f"{info['reads_requested']} reads finished"
             )
         if "exact_ground_energy" in out:
-            print(f"exact ground   {out['exact_ground_energy']!r}  (gap {out['gap_to_exact']:.6g})")
+            print(
+                f"exact ground   {number(out['exact_ground_energy'])}  "
+                f"(gap {number(out['gap_to_exact'])})"
+            )
         states = [s["assignment"] for s in out["samples"][:show]]
     names = [str(x) for x in labels]
     if states and len(names) <= 24:
@@ -237,7 +281,7 @@ def _run_constrained(args: argparse.Namespace) -> int:
         "seconds": info.get("seconds_total"),
     }
     if args.json or args.output:
-        emit_json(out, args.output, force=args.force)
+        emit_json(out, args.output, force=args.force, kind="qevo-solve")
         if not args.json:
             print(f"wrote {args.output}")
         return 0

@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
     results = verify_directory(args.directory)
     ok = all(r.ok for r in results)
     if args.json:
-        emit_json({"directory": args.directory, "ok": ok, "checks": [r.to_dict() for r in results]})
+        emit_json(
+            {"directory": args.directory, "ok": ok, "checks": [r.to_dict() for r in results]},
+            kind="qevo-verify",
+        )
     else:
         for r in results:
             print(f"{'ok  ' if r.ok else 'FAIL'}  {r.artifact:<26} {r.check:<9} {r.detail}")
