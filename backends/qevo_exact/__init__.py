@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_exact._enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.backend import Capabilities
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
+from qevo_ir.solvers.enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
 from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 
 __all__ = ["MAX_VARIABLES", "ExactBackend", "ExactLevel", "ExactSolution", "solve_exact"]
