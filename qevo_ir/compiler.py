@@ -415,7 +415,29 @@ def solve(
         )
     result.info.setdefault("backend", backend)
     result.info["seconds_total"] = seconds
+    _certify(result, src, decoded=compiled is not None)
     return result
+
+
+def _certify(result: SampleResult, src: Hamiltonian, *, decoded: bool) -> None:
+    """Give ``result.info`` its ``lower_bound``, ``gap`` and ``lower_bound_source``.
+
+    A backend's own bound is kept when it is about ``src`` itself; after a pipeline it is about
+    the compiled IR (kept as ``ir_lower_bound``) and a cheap bound on ``src`` is computed
+    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound).
+    """
+    from qevo_ir.solvers.bounds import certificate, lower_bound
+
+    info = result.info
+    best = result.best_energy if len(result) else None
+    if "lower_bound" in info and not decoded:
+        bound, source = float(info["lower_bound"]), str(info.get("lower_bound_source", "backend"))
+    else:
+        if "lower_bound" in info:
+            info["ir_lower_bound"] = info.pop("lower_bound")
+        found = lower_bound(src)
+        bound, source = found.value, found.source
+    info.update(certificate(best, bound, source))
 
 
 def _solve_fast_qaoa(

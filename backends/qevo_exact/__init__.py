@@ -275,7 +275,7 @@ class ExactBackend:
     def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
         sol = solve_exact(hamiltonian, **options)
         states = np.concatenate([lv.states for lv in sol.levels]) if sol.levels else None
-        return SampleResult.from_samples(
+        result = SampleResult.from_samples(
             hamiltonian,
             states if states is not None else np.zeros((0, hamiltonian.num_variables)),
             info={
@@ -290,6 +290,12 @@ class ExactBackend:
                 "optimal": True,
                 "lower_bound": sol.ground_energy,
                 "gap": 0.0,
-                "lower_bound_source": "exact",
+                "lower_bound_source": "tree" if sol.method == "tree" else "exact",
             },
         )
+        if len(result):
+            # The best sample is a proved ground state: its IR energy (a float64 sum, which can
+            # differ from the correctly rounded ground energy by a rounding error) is the bound,
+            # so the gap is exactly 0.
+            result.info["lower_bound"] = result.best_energy
+        return result

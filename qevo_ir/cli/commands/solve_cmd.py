@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             out["exact_ground_energy"] = exact.info["ground_energy"]
             out["gap_to_exact"] = out["best_energy"] - exact.info["ground_energy"]
     out["seconds"] = result.info.get("seconds_total")
+    out.update(_certificate(result.info))
     if args.json or args.output:
         emit_json(out, args.output, force=args.force)
         if not args.json:
@@ -108,6 +109,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_human(out, ham.labels, args.show)
     return 0
+
+
+def _certificate(info: dict[str, Any]) -> dict[str, Any]:
+    """``lower_bound``, ``gap``, ``lower_bound_source`` for the output (JSON: non-finite → null)."""
+    import math
+
+    def finite(x: Any) -> float | None:
+        return float(x) if x is not None and math.isfinite(float(x)) else None
+
+    return {
+        "lower_bound": finite(info.get("lower_bound")),
+        "gap": finite(info.get("gap")),
+        "lower_bound_source": info.get("lower_bound_source"),
+    }
 
 
 def _atol(ham: Any) -> float:
@@ -137,6 +152,13 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
         if "exact_ground_energy" in out:
             print(f"exact ground   {out['exact_ground_energy']!r}  (gap {out['gap_to_exact']:.6g})")
         states = [s["assignment"] for s in out["samples"][:show]]
+    if out.get("lower_bound") is not None:
+        print(
+            f"lower bound    {out['lower_bound']!r}  ({out['lower_bound_source']}; "
+            f"gap {out['gap']:.6g})"
+        )
+    else:
+        print("lower bound    none known")
     names = [str(x) for x in labels]
     if states and len(names) <= 24:
         print(table([[*row] for row in states], names))
