@@ -255,6 +255,8 @@ class ExactBackend:
         exact=True,
         artifacts=("exact.json",),
         extra=None,
+        certified=True,
+        degeneracy=True,
     )
 
     def lower(self, hamiltonian: Hamiltonian, **options: Any) -> ExactSolution:
