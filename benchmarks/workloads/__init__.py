@@ -20,6 +20,7 @@ WORKLOADS: dict[str, str] = {
     "exact": "Exact ground state and degeneracy, n = 20…30",
     "qaoa": "QAOA ⟨H_C⟩, cost diagonal, angle optimisation, circuit emission",
     "embedding": "Minor embedding onto Pegasus and Zephyr",
+    "certified": "Certified answers: tree-decomposition exact, MIP proofs, roof duality",
 }
 
 
