@@ -168,7 +168,7 @@ def _mip_rows(ctx: Context) -> list[Row]:
     case = f"mip: Beasley-type QUBO, n = {n}: best, bound and gap within 60 s"
     with ctx.section(case):
         start = qevo_ir.solve(ham, "sa", seed=1, num_reads=16)
-        res = mip.solve(ham, time_limit=60.0, warm_start=start.samples[0])
+        res = mip.solve(ham, time_limit=55.0, warm_start=start.samples[0])
     gap = float(res.best_energy - res.info["lower_bound"])
     rows.append(
         Row(

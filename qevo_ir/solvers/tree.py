@@ -361,7 +361,11 @@ def solve_tree(
         scope_set.discard(x)
         sep = tuple(sorted(scope_set, key=lambda u: int(pos[u])))
         axis = {u: a for a, u in enumerate(sep)}
-        field = _field(hv[x], own_other[x], own_j[x], axis, len(sep))
+        size = 1 << len(sep)
+        field_scope = tuple(sorted(set(own_other[x].tolist()), key=lambda u: int(pos[u])))
+        field = _field(hv[x], own_other[x], own_j[x], field_scope)
+        field_view, field_shape = _grouping(field_scope, axis, len(sep))
+        views = [_grouping(m.scope[1:], axis, len(sep)) for m in msgs]
         bound = 1
         for m in msgs:
             bound *= m.max_count
@@ -369,20 +373,24 @@ def solve_tree(
         halves: list[tuple[FloatArray, npt.NDArray[Any] | None]] = []
         for xv in (0, 1):
             # The bucket's table at x = -1 / +1 over the separator, in the read-back's order.
-            v = np.empty((2,) * len(sep))
-            v[...] = (2.0 * xv - 1.0) * field
+            # Each operand is broadcast over runs of adjacent axes merged into one (few, long
+            # axes: numpy's broadcasting loops are slow over many length-2 axes).
+            v = np.empty(size)
+            v.reshape(field_view)[...] = ((2.0 * xv - 1.0) * field).reshape(field_shape)
             c: npt.NDArray[Any] | None = None
-            for m in msgs:
-                v += _expand(m.values[xv], m.scope[1:], axis, len(sep))
-                e = _expand(m.counts[xv], m.scope[1:], axis, len(sep))
+            for m, (view, shape) in zip(msgs, views, strict=True):
+                v.reshape(view)[...] += m.values[xv, ...].reshape(shape)
+                e = m.counts[xv, ...].reshape(shape)
                 if big:
                     e = e.astype(object)
                 if c is None:
-                    c = np.empty((2,) * len(sep), dtype=e.dtype)
-                    c[...] = e
+                    c = np.empty(size, dtype=e.dtype)
+                    c.reshape(view)[...] = e
                 else:
-                    c *= e
-            halves.append((v, c))
+                    c.reshape(view)[...] *= e
+            halves.append(
+                (v.reshape((2,) * len(sep)), None if c is None else c.reshape((2,) * len(sep)))
+            )
         (v0, c0), (v1, c1) = halves
         low = np.minimum(v0, v1)
         thr = low + tol
@@ -426,30 +434,40 @@ def check_plan(plan: EliminationPlan, memory_limit: int) -> None:
         )
 
 
-def _spin_axis(axis: int, ndim: int) -> FloatArray:
-    shape = [1] * ndim
-    shape[axis] = 2
-    return np.array([-1.0, 1.0]).reshape(shape)
-
-
-def _field(
-    hx: float, others: IntArray, js: FloatArray, axis: dict[int, int], ndim: int
-) -> FloatArray:
-    """``h_x + Σ_j J_xj s_j`` over the separator's axes (broadcast, not materialised)."""
+def _field(hx: float, others: IntArray, js: FloatArray, scope: tuple[int, ...]) -> FloatArray:
+    """``h_x + Σ_j J_xj s_j`` as a table over ``scope`` (summed in ``others`` order)."""
+    ndim = len(scope)
+    where = {u: a for a, u in enumerate(scope)}
     field: FloatArray = np.full((1,) * ndim, float(hx))
     for j, w in zip(others.tolist(), js.tolist(), strict=True):
-        field = field + w * _spin_axis(axis[j], ndim)
-    return field
+        shape = [1] * ndim
+        shape[where[j]] = 2
+        field = field + w * np.array([-1.0, 1.0]).reshape(shape)
+    return np.broadcast_to(field, (2,) * ndim)
 
 
-def _expand(
-    table: npt.NDArray[Any], scope: tuple[int, ...], axis: dict[int, int], ndim: int
-) -> npt.NDArray[Any]:
-    """``table`` (axes in ``scope`` order) reshaped to broadcast over the separator's axes."""
-    shape = [1] * ndim
+def _grouping(
+    scope: tuple[int, ...], axis: dict[int, int], ndim: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes to broadcast a table over ``scope`` into one over ``ndim`` separator axes.
+
+    Runs of adjacent separator axes that are all in, or all out of, ``scope`` merge into one
+    axis: ``(separator view, operand shape)`` with ``2**run`` / ``1`` per merged axis.
+    """
+    inside = [False] * ndim
     for u in scope:
-        shape[axis[u]] = 2
-    return table.reshape(shape)
+        inside[axis[u]] = True
+    view: list[int] = []
+    shape: list[int] = []
+    for a in range(ndim):
+        if a and inside[a] == inside[a - 1]:
+            view[-1] *= 2
+            if inside[a]:
+                shape[-1] *= 2
+        else:
+            view.append(2)
+            shape.append(2 if inside[a] else 1)
+    return tuple(view), tuple(shape)
 
 
 def _read_back(

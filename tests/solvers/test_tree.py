@@ -91,6 +91,18 @@ def test_large_degeneracy_through_couplings_stays_exact() -> None:
     assert ham.energies(res.ground.states).max() == pytest.approx(res.ground.energy)
 
 
+def test_counts_past_int64_become_python_ints() -> None:
+    # A chain of explicit zero couplings but one: every message count doubles, past 2**62.
+    for n in (63, 64, 100):
+        row = np.arange(n - 1)
+        J = np.zeros(n - 1)
+        J[0] = -1.0
+        res = solve_tree(np.zeros(n), row, row + 1, J, heuristic="natural", max_states=8)
+        assert res.ground.count == 2 ** (n - 1)
+        assert res.ground.energy == -1.0
+        assert np.all(res.ground.states[:, 0] == res.ground.states[:, 1])
+
+
 def test_lattice_of_144_spins_is_certified_by_the_backend() -> None:
     row, col = _lattice(12)
     rng = np.random.default_rng(3)
