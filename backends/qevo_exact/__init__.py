@@ -24,7 +24,13 @@ from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.solvers.enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
-from qevo_ir.solvers.tree import DEFAULT_MEMORY_LIMIT, check_plan, plan_elimination, solve_tree
+from qevo_ir.solvers.tree import (
+    DEFAULT_MEMORY_LIMIT,
+    affordable_width,
+    check_plan,
+    plan_elimination,
+    solve_tree,
+)
 from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 
 __all__ = [
@@ -164,7 +170,7 @@ def solve_exact(
     plan = None
     refusal = ""
     if method == "tree" or (method == "auto" and n > ENUMERATE_AUTO_LIMIT and num_levels == 1):
-        plan = plan_elimination(n, spin.row, spin.col)
+        plan = plan_elimination(n, spin.row, spin.col, max_width=affordable_width(memory_limit))
         try:
             check_plan(plan, memory_limit)
             fits = True

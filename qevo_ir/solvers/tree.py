@@ -66,6 +66,7 @@ __all__ = [
     "MAX_WIDTH",
     "EliminationPlan",
     "TreeResult",
+    "affordable_width",
     "check_plan",
     "plan_elimination",
     "solve_tree",
@@ -104,17 +105,23 @@ class EliminationPlan:
     separators: tuple[tuple[int, ...], ...]
     width: int
     heuristic: str
+    complete: bool = True
 
     @property
     def table_entries(self) -> int:
         """Entries of every bucket table, summed (the work)."""
-        return sum(1 << (len(s) + 1) for s in self.separators)
+        return sum(1 << (len(s) + 1) for s in self.separators) + (
+            0 if self.complete else 1 << (self.width + 1)
+        )
 
     @property
     def table_bytes(self) -> int:
-        """Messages kept for the read-back plus the largest bucket table with its temporaries."""
+        """Messages kept for the read-back plus the largest bucket table with its temporaries.
+
+        For an incomplete plan (abandoned past ``max_width``) a lower bound.
+        """
         kept = sum(_MESSAGE_BYTES << len(s) for s in self.separators)
-        largest = _BUCKET_BYTES << (self.width + 1) if self.separators else 0
+        largest = _BUCKET_BYTES << (self.width + 1) if self.separators or self.width else 0
         return kept + largest
 
 
@@ -154,14 +161,18 @@ def _fill(adj: list[set[int]], v: int) -> int:
 
 
 def _greedy_order(
-    n: int, graph: list[set[int]], heuristic: str
-) -> tuple[list[int], list[set[int]]]:
-    """Greedy elimination (lazy heap); returns the order and each variable's separator set."""
+    n: int, graph: list[set[int]], heuristic: str, cap: int
+) -> tuple[list[int], list[set[int]], int | None]:
+    """Greedy elimination (lazy heap): the order, each variable's separator set, and ``None``, or
+    the separator size that passed ``cap`` (the order is then abandoned there)."""
     adj = [set(a) for a in graph]
     use_fill = heuristic == "min-fill"
 
     def score(v: int) -> tuple[int, int]:
-        return (_fill(adj, v), len(adj[v])) if use_fill else (len(adj[v]), _fill(adj, v))
+        d = len(adj[v])
+        # Past the cap the fill is not computed (quadratic in the degree): its upper bound.
+        fill = _fill(adj, v) if d <= cap else d * (d - 1) // 2
+        return (fill, d) if use_fill else (d, fill)
 
     version = [0] * n
     heap = [(*score(v), v, 0) for v in range(n)]
@@ -175,6 +186,8 @@ def _greedy_order(
             continue
         done[v] = True
         nb = adj[v]
+        if len(nb) > cap:
+            return order, seps, len(nb)
         order.append(v)
         seps.append(set(nb))
         touched: set[int] = set(nb)
@@ -191,22 +204,26 @@ def _greedy_order(
             if not done[u]:
                 version[u] += 1
                 heapq.heappush(heap, (*score(u), u, version[u]))
-    return order, seps
+    return order, seps, None
 
 
-def _game(graph: list[set[int]], order: list[int]) -> list[set[int]]:
-    """The elimination game for a fixed order: each variable's separator set."""
+def _game(
+    graph: list[set[int]], order: list[int], cap: int
+) -> tuple[list[int], list[set[int]], int | None]:
+    """The elimination game for a fixed order, abandoned when a separator passes ``cap``."""
     adj = [set(a) for a in graph]
     seps: list[set[int]] = []
-    for v in order:
+    for k, v in enumerate(order):
         nb = adj[v]
+        if len(nb) > cap:
+            return order[:k], seps, len(nb)
         seps.append(set(nb))
         for a in nb:
             adj[a].discard(v)
             adj[a] |= nb
             adj[a].discard(a)
         adj[v] = set()
-    return seps
+    return order, seps, None
 
 
 def _rcm_order(n: int, row: IntArray, col: IntArray) -> list[int]:
@@ -227,9 +244,16 @@ def plan_elimination(
     col: npt.ArrayLike,
     *,
     heuristic: Heuristic = "auto",
+    max_width: int = MAX_WIDTH,
 ) -> EliminationPlan:
     """An elimination order for the interaction graph of ``n`` variables and couplings
     ``(row, col)``.
+
+    An order whose separator passes ``max_width`` is abandoned there (planning stays cheap on
+    dense graphs); when every order is, the plan is incomplete (``complete=False``, ``width`` the
+    smallest separator size that passed) and :func:`check_plan` refuses it. A graph with more than
+    ``n · max_width`` couplings is refused at once (every width-``w`` graph has at most ``n·w``
+    edges).
 
     ``min-fill`` and ``min-degree`` are the greedy rules; ``rcm`` is the reverse Cuthill-McKee
     order (a sweep: its width is at most the bandwidth, good on lattices); ``natural`` is
@@ -242,26 +266,37 @@ def plan_elimination(
         )
     rv = _as_index_vector(row, n, "row")
     cv = _as_index_vector(col, n, "col")
+    pairs = np.unique(np.minimum(rv, cv) * max(n, 1) + np.maximum(rv, cv)).size if n else 0
+    if pairs > n * max_width:
+        return EliminationPlan(
+            n, (), (), -(-pairs // max(n, 1)), "bound from the coupling count", False
+        )
     graph = _adjacency(n, rv, cv)
     names = HEURISTICS if heuristic == "auto" else (heuristic,)
     best: EliminationPlan | None = None
     for name in names:
         if name in ("min-fill", "min-degree"):
-            order, sep_sets = _greedy_order(n, graph, name)
+            order, sep_sets, passed = _greedy_order(n, graph, name, max_width)
         else:
-            order = _rcm_order(n, rv, cv) if name == "rcm" else list(range(n))
-            sep_sets = _game(graph, order)
-        pos = np.empty(n, dtype=np.int64)
-        pos[np.asarray(order, dtype=np.int64)] = np.arange(n)
+            full = _rcm_order(n, rv, cv) if name == "rcm" else list(range(n))
+            order, sep_sets, passed = _game(graph, full, max_width)
+        pos = np.full(n, n, dtype=np.int64)
+        pos[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
         separators = tuple(tuple(sorted(s, key=lambda u: int(pos[u]))) for s in sep_sets)
         plan = EliminationPlan(
             num_variables=n,
             order=tuple(order),
             separators=separators,
-            width=max((len(s) for s in separators), default=0),
+            width=max((len(s) for s in separators), default=0) if passed is None else passed,
             heuristic=name,
+            complete=passed is None,
         )
-        if best is None or (plan.table_entries, plan.width) < (best.table_entries, best.width):
+        key = (not plan.complete, plan.width if not plan.complete else 0, plan.table_entries)
+        if best is None or key < (
+            not best.complete,
+            best.width if not best.complete else 0,
+            best.table_entries,
+        ):
             best = plan
     assert best is not None
     return best
@@ -331,7 +366,9 @@ def solve_tree(
         raise ValueError(f"atol must be a finite number >= 0, got {atol}")
     rv, cv, jv = _canonical_couplings(n, rv, cv, jv)
     if plan is None:
-        plan = plan_elimination(n, rv, cv, heuristic=heuristic)
+        plan = plan_elimination(
+            n, rv, cv, heuristic=heuristic, max_width=affordable_width(memory_limit)
+        )
     elif plan.num_variables != n:
         raise ValueError(f"the plan is for {plan.num_variables} variables, not {n}")
     check_plan(plan, memory_limit)
@@ -425,13 +462,27 @@ def solve_tree(
 def check_plan(plan: EliminationPlan, memory_limit: int) -> None:
     """Raise :class:`MemoryError` naming the width and bytes when ``plan`` does not fit."""
     need = plan.table_bytes
-    if plan.width > MAX_WIDTH or need > memory_limit:
-        raise MemoryError(
-            f"the tree-decomposition solver needs width {plan.width} ({plan.heuristic} order; "
-            f"bucket tables of 2**{plan.width + 1} entries), about {need} bytes, over the "
-            f"memory limit of {memory_limit} bytes"
-            + (f" and the largest width {MAX_WIDTH}" if plan.width > MAX_WIDTH else "")
+    if not plan.complete or plan.width > MAX_WIDTH or need > memory_limit:
+        least = "" if plan.complete else "at least "
+        how = (
+            f"{plan.heuristic} order"
+            if plan.complete
+            else f"every order tried passed the affordable width; {plan.heuristic}"
         )
+        raise MemoryError(
+            f"the tree-decomposition solver needs width {least}{plan.width} ({how}; bucket "
+            f"tables of 2**{plan.width + 1} entries), {least}about {need} bytes, over the memory "
+            f"limit of {memory_limit} bytes"
+            + (f" or the largest width {MAX_WIDTH}" if plan.width > MAX_WIDTH else "")
+        )
+
+
+def affordable_width(memory_limit: int) -> int:
+    """The largest width whose bucket table alone fits ``memory_limit`` (capped at MAX_WIDTH)."""
+    w = 0
+    while w < MAX_WIDTH and _BUCKET_BYTES << (w + 2) <= memory_limit:
+        w += 1
+    return w
 
 
 def _field(hx: float, others: IntArray, js: FloatArray, scope: tuple[int, ...]) -> FloatArray:

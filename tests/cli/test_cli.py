@@ -201,7 +201,7 @@ def test_exact_limit_is_immediate(capsys: pytest.CaptureFixture[str], tmp_path: 
     code, _, err = run(capsys, "solve", str(path), "--backend", "exact")
     assert code == 2
     assert "at most 34 variables" in err
-    assert "width 39" in err
+    assert "width at least 39" in err
     assert "bytes" in err
 
 

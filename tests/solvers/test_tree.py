@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -138,16 +140,31 @@ def test_plan_reports_width_and_memory() -> None:
 def test_memory_refusal_names_width_and_bytes() -> None:
     n = 40
     rows, cols = np.triu_indices(n, 1)
-    with pytest.raises(MemoryError, match=r"width 39 .*bytes"):
+    with pytest.raises(MemoryError, match=r"width at least 39 .*bytes"):
         solve_tree(np.ones(n), rows, cols, np.ones(rows.size))
     dense = Hamiltonian(np.ones(n), rows, cols, np.ones(rows.size), vartype=SPIN)
-    with pytest.raises(LimitExceeded, match=r"width 39.*about \d+ bytes.*memory limit"):
+    with pytest.raises(LimitExceeded, match=r"width at least 39.*about \d+ bytes.*memory limit"):
         solve_exact(dense, method="tree")
     with pytest.raises(LimitExceeded, match="at most 34 variables"):
         solve_exact(dense)
     chain = Hamiltonian(np.ones(30), np.arange(29), np.arange(1, 30), np.ones(29), vartype=SPIN)
-    with pytest.raises(LimitExceeded, match="width 1"):
+    with pytest.raises(LimitExceeded, match=r"width at least 1 .*coupling count"):
         solve_exact(chain, method="tree", memory_limit=10)
+
+
+def test_dense_problems_are_refused_without_a_long_plan() -> None:
+    rng = np.random.default_rng(0)
+    n, m = 3000, 120_000  # 40 couplings per variable: width > 24 for certain
+    row, col = rng.integers(0, n, size=(2, m))
+    keep = row != col
+    ham = Hamiltonian(np.zeros(n), row[keep], col[keep], np.ones(int(keep.sum())), vartype=SPIN)
+    start = time.perf_counter()
+    with pytest.raises(LimitExceeded, match="bound from the coupling count"):
+        solve_exact(ham)
+    assert time.perf_counter() - start < 5.0
+    plan = plan_elimination(n, ham.row, ham.col, max_width=24)
+    assert not plan.complete
+    assert plan.width >= 25
 
 
 def test_method_choice_and_option_refusals() -> None:
