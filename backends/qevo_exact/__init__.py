@@ -210,11 +210,15 @@ def solve_exact(
         width: int | None = tree.width
     else:
         if n > max_variables:
+            hint = (
+                "num_levels > 1 needs enumeration (the tree method finds the ground level only)"
+                if num_levels > 1
+                else "Use method='tree' for a sparse problem"
+            )
             raise LimitExceeded(
                 f"the exact solver enumerates at most {max_variables} variables "
-                f"(2**{max_variables} states); this problem has {n}. Use method='tree' for a "
-                "sparse problem, reduce it first (fix, components, sparsify) or use a sampler "
-                "(--backend sa)"
+                f"(2**{max_variables} states); this problem has {n}. {hint}; reduce it first "
+                "(fix, components, sparsify) or use a sampler (--backend sa)"
             )
         try:
             result = enumerate_ising(

@@ -182,6 +182,8 @@ def test_method_choice_and_option_refusals() -> None:
         solve_exact(small, method="dp")
     with pytest.raises(LimitExceeded, match="method='tree'"):
         solve_exact(chain, method="enumerate")
+    with pytest.raises(LimitExceeded, match="num_levels > 1 needs enumeration"):
+        solve_exact(chain, num_levels=2)
 
 
 def test_binary_problem_comes_back_in_its_vartype() -> None:
