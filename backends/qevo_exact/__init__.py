@@ -143,6 +143,7 @@ def solve_exact(
     atol: float | None = None,
     max_variables: int = MAX_VARIABLES,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    order: Any = None,
     progress: Any = None,
 ) -> ExactSolution:
     """The exact ground level of ``hamiltonian`` (converted exactly to SPIN internally).
@@ -153,7 +154,9 @@ def solve_exact(
     :data:`ENUMERATE_AUTO_LIMIT` variables or when ``num_levels > 1``, else the tree method when
     it fits and costs less than enumeration, else enumeration within ``max_variables``.
     A problem neither method takes raises :class:`LimitExceeded` before any work, naming the
-    width and bytes the tree method needs.
+    width and bytes the tree method needs. ``order``: an elimination order for the tree method
+    (a permutation of the variable indices, e.g. a Chimera or Pegasus order from
+    ``dwave_networkx``), used instead of the heuristics.
     """
     if method not in METHODS:
         raise ValidationError(f"exact: method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -170,7 +173,12 @@ def solve_exact(
     plan = None
     refusal = ""
     if method == "tree" or (method == "auto" and n > ENUMERATE_AUTO_LIMIT and num_levels == 1):
-        plan = plan_elimination(n, spin.row, spin.col, max_width=affordable_width(memory_limit))
+        try:
+            plan = plan_elimination(
+                n, spin.row, spin.col, max_width=affordable_width(memory_limit), order=order
+            )
+        except ValueError as exc:
+            raise ValidationError(f"exact: {exc}") from None
         try:
             check_plan(plan, memory_limit)
             fits = True

@@ -245,6 +245,7 @@ def plan_elimination(
     *,
     heuristic: Heuristic = "auto",
     max_width: int = MAX_WIDTH,
+    order: npt.ArrayLike | None = None,
 ) -> EliminationPlan:
     """An elimination order for the interaction graph of ``n`` variables and couplings
     ``(row, col)``.
@@ -259,6 +260,8 @@ def plan_elimination(
     order (a sweep: its width is at most the bandwidth, good on lattices); ``natural`` is
     ``0 .. n-1`` (a sweep when the variables are numbered along the problem's geometry, as in
     Chimera cells). ``auto`` tries all four and keeps the one with the fewest table entries.
+    ``order`` (a permutation of ``0 .. n-1``, e.g. ``dwave_networkx.chimera_elimination_order``
+    mapped to variable indices) is used as given instead (heuristic ``given``).
     """
     if heuristic != "auto" and heuristic not in HEURISTICS:
         raise ValueError(
@@ -271,21 +274,36 @@ def plan_elimination(
         return EliminationPlan(
             n, (), (), -(-pairs // max(n, 1)), "bound from the coupling count", False
         )
+    given: list[int] | None = None
+    if order is not None:
+        arr = np.asarray(order)
+        if (
+            arr.ndim != 1
+            or arr.size != n
+            or arr.dtype.kind not in "iu"
+            or not np.array_equal(np.sort(arr), np.arange(n))
+        ):
+            raise ValueError(f"order must be a permutation of 0 .. {n - 1}")
+        given = [int(v) for v in arr]
     graph = _adjacency(n, rv, cv)
-    names = HEURISTICS if heuristic == "auto" else (heuristic,)
+    names = ("given",) if given is not None else HEURISTICS if heuristic == "auto" else (heuristic,)
     best: EliminationPlan | None = None
     for name in names:
         if name in ("min-fill", "min-degree"):
-            order, sep_sets, passed = _greedy_order(n, graph, name, max_width)
+            found, sep_sets, passed = _greedy_order(n, graph, name, max_width)
         else:
-            full = _rcm_order(n, rv, cv) if name == "rcm" else list(range(n))
-            order, sep_sets, passed = _game(graph, full, max_width)
+            if name == "given":
+                assert given is not None
+                full = given
+            else:
+                full = _rcm_order(n, rv, cv) if name == "rcm" else list(range(n))
+            found, sep_sets, passed = _game(graph, full, max_width)
         pos = np.full(n, n, dtype=np.int64)
-        pos[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+        pos[np.asarray(found, dtype=np.int64)] = np.arange(len(found))
         separators = tuple(tuple(sorted(s, key=lambda u: int(pos[u]))) for s in sep_sets)
         plan = EliminationPlan(
             num_variables=n,
-            order=tuple(order),
+            order=tuple(found),
             separators=separators,
             width=max((len(s) for s in separators), default=0) if passed is None else passed,
             heuristic=name,

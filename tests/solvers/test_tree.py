@@ -137,6 +137,26 @@ def test_plan_reports_width_and_memory() -> None:
         plan_elimination(36, row, col, heuristic="best")  # type: ignore[arg-type]
 
 
+def test_a_given_order_is_used() -> None:
+    from benchmarks.workloads.certified import chimera_edges
+
+    n, row, col = chimera_edges(2)
+    # Vertical shores of each column of cells, then its horizontal shores: width 4m = 8.
+    cells = np.arange(n).reshape(2, 2, 2, 4)  # (cell row, cell column, shore, k)
+    order = np.concatenate([cells[:, j, u].ravel() for j in range(2) for u in (0, 1)])
+    plan = plan_elimination(n, row, col, order=order)
+    assert plan.heuristic == "given"
+    assert plan.width == 8
+    J = np.random.default_rng(2).choice([-1.0, 1.0], size=row.size)
+    ham = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN)
+    a = solve_exact(ham, method="tree", order=order)
+    b = solve_exact(ham, method="enumerate")
+    assert a.width == 8
+    assert (a.ground_energy, a.degeneracy) == (b.ground_energy, b.degeneracy)
+    with pytest.raises(ValidationError, match="permutation"):
+        solve_exact(ham, method="tree", order=[0, 0, 1])
+
+
 def test_memory_refusal_names_width_and_bytes() -> None:
     n = 40
     rows, cols = np.triu_indices(n, 1)
