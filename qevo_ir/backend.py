@@ -28,6 +28,9 @@ class Capabilities:
     takes, ``None`` for no stated limit. ``needs_embedding``: it only takes an
     ``EmbeddedHamiltonian``. ``samples``/``exact``: whether ``solve`` samples or is exhaustive.
     ``artifacts``: the file names ``write`` produces. ``extra``: the pip extra bringing its SDK.
+    ``certified``: ``solve`` proves its answer when it finishes (``info["optimal"]``, and
+    ``info["lower_bound"]`` a bound the solver proved); ``degeneracy``: ``info["degeneracy"]`` is
+    the exact number of ground states. The conformance kit checks both against enumeration.
     """
 
     vartypes: frozenset[Vartype] = frozenset({SPIN, BINARY})
@@ -37,6 +40,8 @@ class Capabilities:
     exact: bool = False
     artifacts: tuple[str, ...] = ()
     extra: str | None = None
+    certified: bool = False
+    degeneracy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +52,8 @@ class Capabilities:
             "exact": self.exact,
             "artifacts": list(self.artifacts),
             "extra": self.extra,
+            "certified": self.certified,
+            "degeneracy": self.degeneracy,
         }
 
 

@@ -31,7 +31,7 @@ from qevo_ir.passes.pipeline import CompileResult, Pipeline
 from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
-from qevo_ir.solvers import SOLVER_INFO, resolve_solver
+from qevo_ir.solver_catalogue import SOLVER_INFO, resolve_solver
 
 __all__ = [
     "ENERGY_BOUND_LIMIT",
@@ -475,6 +475,7 @@ def solve(
         )
     result.info.setdefault("backend", backend)
     result.info["seconds_total"] = seconds
+    _certify(result, src, decoded=compiled is not None)
     return result
 
 
@@ -485,6 +486,27 @@ def _check_known_options(name: str, options: dict[str, Any], accepted: Sequence[
             f"solver {name!r} has no option {unknown[0]!r}{did_you_mean(unknown[0], accepted)}; "
             f"its options: {', '.join(accepted)}"
         )
+
+
+def _certify(result: SampleResult, src: Hamiltonian, *, decoded: bool) -> None:
+    """Give ``result.info`` its ``lower_bound``, ``gap`` and ``lower_bound_source``.
+
+    A backend's own bound is kept when it is about ``src`` itself; after a pipeline it is about
+    the compiled IR (kept as ``ir_lower_bound``) and a cheap bound on ``src`` is computed
+    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound).
+    """
+    from qevo_ir.solvers.bounds import certificate, lower_bound
+
+    info = result.info
+    best = result.best_energy if len(result) else None
+    if "lower_bound" in info and not decoded:
+        bound, source = float(info["lower_bound"]), str(info.get("lower_bound_source", "backend"))
+    else:
+        if "lower_bound" in info:
+            info["ir_lower_bound"] = info.pop("lower_bound")
+        found = lower_bound(src)
+        bound, source = found.value, found.source
+    info.update(certificate(best, bound, source))
 
 
 def _solve_fast_qaoa(

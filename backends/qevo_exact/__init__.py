@@ -1,8 +1,9 @@
-"""The reference exact solver: exhaustive, vectorised enumeration of every assignment.
+"""The reference exact solver: enumeration for small problems, tree decomposition for sparse ones.
 
 It needs numpy only and registers in the ``qevo_ir.backends`` entry-point group like any other
-backend. It returns the ground energy, every ground state (up to ``max_states``), the exact
-degeneracy, and the lowest ``num_levels`` distinct energy levels.
+backend. The algorithms are core code (:mod:`qevo_ir.solvers`); this plugin chooses between
+them. It returns the ground energy, every ground state (up to ``max_states``), the exact
+degeneracy and, by enumeration, the lowest ``num_levels`` distinct energy levels.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_exact._enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
 from qevo_ir.advice import option
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.backend import Capabilities
@@ -24,11 +24,33 @@ from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
+from qevo_ir.solvers.enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
+from qevo_ir.solvers.tree import (
+    DEFAULT_MEMORY_LIMIT,
+    affordable_width,
+    check_plan,
+    plan_elimination,
+    solve_tree,
+)
 from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 
-__all__ = ["MAX_VARIABLES", "ExactBackend", "ExactLevel", "ExactSolution", "solve_exact"]
+__all__ = [
+    "ENUMERATE_AUTO_LIMIT",
+    "MAX_VARIABLES",
+    "METHODS",
+    "ExactBackend",
+    "ExactLevel",
+    "ExactSolution",
+    "solve_exact",
+]
 
 MAX_VARIABLES = DEFAULT_MAX_VARIABLES
+"""Largest problem the enumeration method takes (``2**34`` states)."""
+
+ENUMERATE_AUTO_LIMIT = 26
+"""``method="auto"`` enumerates up to this many variables (well under a second)."""
+
+METHODS = ("auto", "enumerate", "tree")
 
 
 #: Largest ``exact.json`` artifact :meth:`ExactBackend.read_artifact` accepts.
@@ -53,6 +75,8 @@ class ExactSolution:
     levels: tuple[ExactLevel, ...]
     seconds: float
     atol: float | None
+    method: str = "enumerate"
+    width: int | None = None
 
     @property
     def ground_energy(self) -> float:
@@ -96,6 +120,8 @@ class ExactSolution:
                 for lv in self.levels
             ],
             "seconds": self.seconds,
+            "method": self.method,
+            "width": self.width,
             "source_hash": self.hamiltonian.content_hash(),
         }
 
@@ -112,42 +138,114 @@ def _json_label(label: Any) -> Any:
 def solve_exact(
     hamiltonian: Hamiltonian,
     *,
+    method: str = "auto",
     num_levels: int = 1,
     max_states: int = 65536,
     atol: float | None = None,
     max_variables: int = MAX_VARIABLES,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    order: Any = None,
     progress: Any = None,
 ) -> ExactSolution:
-    """Enumerate every assignment of ``hamiltonian`` (converted exactly to SPIN internally).
+    """The exact ground level of ``hamiltonian`` (converted exactly to SPIN internally).
 
-    Raises :class:`LimitExceeded` at once when ``num_variables > max_variables``.
+    ``method``: ``enumerate`` (every assignment; at most ``max_variables`` variables; any
+    ``num_levels``), ``tree`` (variable elimination over a tree decomposition; any size whose
+    tables fit ``memory_limit`` bytes; the ground level only), or ``auto``: enumeration up to
+    :data:`ENUMERATE_AUTO_LIMIT` variables or when ``num_levels > 1``, else the tree method when
+    it fits and costs less than enumeration, else enumeration within ``max_variables``.
+    A problem neither method takes raises :class:`LimitExceeded` before any work, naming the
+    width and bytes the tree method needs. ``order``: an elimination order for the tree method
+    (a permutation of the variable indices, e.g. a Chimera or Pegasus order from
+    ``dwave_networkx``), used instead of the heuristics.
     """
-    n = hamiltonian.num_variables
-    if n > max_variables:
-        raise LimitExceeded(
-            f"the exact solver is limited to {max_variables} variables (2**{max_variables} "
-            f"states); this problem has {n}. Reduce it first (fix, components, sparsify) or use "
-            f"a sampler ({option('backend', 'sa')})"
-        )
+    if method not in METHODS:
+        raise ValidationError(f"exact: method must be one of {', '.join(METHODS)}, got {method!r}")
     if num_levels < 1 or max_states < 1:
         raise ValidationError("num_levels and max_states must be at least 1")
+    n = hamiltonian.num_variables
     spin = hamiltonian.to_spin()
+    if method == "tree" and num_levels > 1:
+        raise ValidationError(
+            "exact: the tree method finds the ground level only; num_levels > 1 needs "
+            "method='enumerate'"
+        )
+    use_tree = method == "tree"
+    plan = None
+    refusal = ""
+    if method == "tree" or (method == "auto" and n > ENUMERATE_AUTO_LIMIT and num_levels == 1):
+        try:
+            plan = plan_elimination(
+                n, spin.row, spin.col, max_width=affordable_width(memory_limit), order=order
+            )
+        except ValueError as exc:
+            raise ValidationError(f"exact: {exc}") from None
+        try:
+            check_plan(plan, memory_limit)
+            fits = True
+        except MemoryError as exc:
+            fits = False
+            refusal = str(exc)
+        if method == "tree" and not fits:
+            raise LimitExceeded(
+                f"{refusal}; raise memory_limit, or reduce the problem (fix, components, "
+                f"sparsify), or use a sampler ({option('backend', 'sa')})"
+            )
+        # Enumeration prunes most of its 2**n states; the tree's work is its table entries.
+        use_tree = method == "tree" or (
+            fits and (n > max_variables or plan.table_entries <= (1 << n) >> 6)
+        )
+        if method == "auto" and not use_tree and n > max_variables:
+            raise LimitExceeded(
+                f"the exact solver enumerates at most {max_variables} variables and this "
+                f"problem has {n}; {refusal}. Reduce the problem first (fix, components, "
+                f"sparsify), raise memory_limit, or use a sampler ({option('backend', 'sa')})"
+            )
     start = time.perf_counter()
-    try:
-        result = enumerate_ising(
+    if use_tree:
+        assert plan is not None
+        tree = solve_tree(
             spin.linear,
             spin.row,
             spin.col,
             spin.quad,
             spin.offset,
-            num_levels=num_levels,
             max_states=max_states,
             atol=atol,
-            max_variables=max_variables,
-            progress=progress,
+            memory_limit=memory_limit,
+            plan=plan,
         )
-    except ValueError as exc:  # the kernel's own limit checks
-        raise LimitExceeded(str(exc)) from None
+        raw_levels = tree.levels
+        width: int | None = tree.width
+    else:
+        if n > max_variables:
+            hint = (
+                "num_levels > 1 needs enumeration (the tree method finds the ground level only)"
+                if num_levels > 1
+                else "Use method='tree' for a sparse problem"
+            )
+            raise LimitExceeded(
+                f"the exact solver enumerates at most {max_variables} variables "
+                f"(2**{max_variables} states); this problem has {n}. {hint}; reduce it first "
+                "(fix, components, sparsify) or use a sampler (--backend sa)"
+            )
+        try:
+            result = enumerate_ising(
+                spin.linear,
+                spin.row,
+                spin.col,
+                spin.quad,
+                spin.offset,
+                num_levels=num_levels,
+                max_states=max_states,
+                atol=atol,
+                max_variables=max_variables,
+                progress=progress,
+            )
+        except ValueError as exc:  # the kernel's own limit checks
+            raise LimitExceeded(str(exc)) from None
+        raw_levels = result.levels
+        width = None
     seconds = time.perf_counter() - start
     convert = hamiltonian.vartype is BINARY
     levels = tuple(
@@ -157,9 +255,11 @@ def solve_exact(
             states=spin_to_binary(lv.states) if convert else lv.states,
             truncated=bool(lv.truncated),
         )
-        for lv in result.levels
+        for lv in raw_levels
     )
-    return ExactSolution(hamiltonian, levels, seconds, atol)
+    return ExactSolution(
+        hamiltonian, levels, seconds, atol, "tree" if use_tree else "enumerate", width
+    )
 
 
 class ExactBackend:
@@ -168,12 +268,14 @@ class ExactBackend:
     name = "exact"
     capabilities = Capabilities(
         vartypes=frozenset({SPIN, BINARY}),
-        max_variables=MAX_VARIABLES,
+        max_variables=None,
         needs_embedding=False,
         samples=False,
         exact=True,
         artifacts=("exact.json",),
         extra=None,
+        certified=True,
+        degeneracy=True,
     )
 
     def lower(self, hamiltonian: Hamiltonian, **options: Any) -> ExactSolution:
@@ -194,15 +296,27 @@ class ExactBackend:
     def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
         sol = solve_exact(hamiltonian, **options)
         states = np.concatenate([lv.states for lv in sol.levels]) if sol.levels else None
-        return SampleResult.from_samples(
+        result = SampleResult.from_samples(
             hamiltonian,
             states if states is not None else np.zeros((0, hamiltonian.num_variables)),
             info={
                 "solver": "exact",
+                "method": sol.method,
+                **({"width": sol.width} if sol.width is not None else {}),
                 "ground_energy": sol.ground_energy,
                 "degeneracy": sol.degeneracy,
                 "truncated": sol.levels[0].truncated,
                 "seconds": sol.seconds,
                 "levels": [(lv.energy, lv.count) for lv in sol.levels],
+                "optimal": True,
+                "lower_bound": sol.ground_energy,
+                "gap": 0.0,
+                "lower_bound_source": "tree" if sol.method == "tree" else "exact",
             },
         )
+        if len(result):
+            # The best sample is a proved ground state: its IR energy (a float64 sum, which can
+            # differ from the correctly rounded ground energy by a rounding error) is the bound,
+            # so the gap is exactly 0.
+            result.info["lower_bound"] = result.best_energy
+        return result

@@ -23,6 +23,7 @@ WORKLOADS: dict[str, str] = {
     "quantize_model": "quantize_model peak memory on the demo's character transformer",
     "execution": "Local pool and Dask batches, per-task overhead, shared data, --timeout",
     "constrained": "Constrained, higher-order: penalize vs CQM→BQM, quadratize vs make_quadratic",
+    "certified": "Certified answers: tree-decomposition exact, MIP proofs, roof duality",
 }
 
 

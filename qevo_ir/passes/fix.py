@@ -1,9 +1,12 @@
 """The ``fix`` pass: substitute given variable values and provably optimal ones (exact).
 
-Given values come as ``label=value`` strings. The ``roof`` rule fixes SPIN variable ``i`` to
-``-sign(h_i)`` when ``|h_i| > Σ_j |J_ij|`` (every optimum has that value), repeated to a fixpoint;
-BINARY problems are tested through their exact SPIN form. The reduced problem's energies equal
-the original's at the decoded samples (``specs/passes.md``).
+Given values come as ``label=value`` strings. Provably optimal values come from one of two
+rules (``method``): ``roof_duality`` (strong, or with ``strict=false`` also weak, persistencies
+of roof duality, from ``dwave-preprocessing``, extra ``roof``; its lower bound goes into the
+report) or ``dominance`` (numpy only: SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
+``|h_i| > Σ_j |J_ij|``, repeated to a fixpoint; BINARY problems through their exact SPIN form).
+``auto`` (the default) is roof duality when installed, else dominance. The reduced problem's
+energies equal the original's at the decoded samples (``specs/passes.md``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.variables import Label, VariableTable
 from qevo_ir.vartypes import SPIN
 
-__all__ = ["Fix", "dominant_spins", "label_text", "parse_assignments"]
+__all__ = ["FIX_METHODS", "Fix", "dominant_spins", "label_text", "parse_assignments"]
+
+FIX_METHODS = ("auto", "roof_duality", "dominance")
 
 _REPORTED_FIXED = 100  # the report lists at most this many fixed variables by label
 _EPS = 2.0**-52
@@ -143,11 +148,13 @@ def dominant_spins(
 @register_pass
 @dataclass(frozen=True)
 class Fix(CompilerPass):
-    """Fix given variables and (roof) every variable whose field dominates its couplings; exact.
+    """Fix given variables and provably optimal ones (roof duality or dominance); exact.
 
-    Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``)
-    and ``roof`` (fix SPIN variable ``i`` to ``-sign(h_i)`` when ``|h_i| > Σ_j |J_ij|``, repeated
-    to a fixpoint; default true). Energies are preserved: ``E_out(y) = E_in(decode(y))``.
+    Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``),
+    ``roof`` (apply a rule at all; default true), ``method`` (``auto``, ``roof_duality``,
+    ``dominance``; module docstring) and ``strict`` (roof duality: strong persistencies only,
+    every optimum keeps the fixed values; ``false`` adds weak ones, at least one optimum keeps
+    them). Energies are preserved: ``E_out(y) = E_in(decode(y))``.
     """
 
     name = "fix"
@@ -155,8 +162,18 @@ class Fix(CompilerPass):
 
     values: tuple[str, ...] = ()
     roof: bool = True
+    method: str = "auto"
+    strict: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in FIX_METHODS:
+            raise PipelineError(
+                f"fix: method must be one of {', '.join(FIX_METHODS)}, got {self.method!r}"
+            )
 
     def apply(self, ir: Any) -> PassOutput:
+        from qevo_ir.solvers.bounds import roof_duality, roof_duality_available
+
         ham: Hamiltonian = ir
         n = ham.num_variables
         given_idx, given_val = parse_assignments(self.values, ham.variables, ham.vartype.values)
@@ -164,16 +181,33 @@ class Fix(CompilerPass):
         fixed_idx, fixed_val = given_idx, given_val
         rounds = 0
         roof_count = 0
+        dominance_count = 0
+        method = self.method
+        if method == "auto":
+            method = "roof_duality" if roof_duality_available() else "dominance"
+        bound: float | None = None
         if self.roof and reduced.num_variables:
-            spin = reduced.to_spin()
-            ridx, rval, rounds = dominant_spins(spin)
-            if len(ridx):
-                roof_count = len(ridx)
-                keep = np.flatnonzero(~_mask(n, given_idx))
-                vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
-                fixed_idx = np.concatenate([given_idx, keep[ridx]])
-                fixed_val = np.concatenate([given_val, vals])
-                reduced = ham.fix_indices(fixed_idx, fixed_val)
+            if method == "roof_duality":
+                rd = roof_duality(reduced, strict=self.strict)
+                bound = rd.lower_bound
+                if len(rd.indices):
+                    roof_count = len(rd.indices)
+                    keep = np.flatnonzero(~_mask(n, fixed_idx))
+                    fixed_idx = np.concatenate([fixed_idx, keep[rd.indices]])
+                    fixed_val = np.concatenate([fixed_val, rd.values])
+                    reduced = ham.fix_indices(fixed_idx, fixed_val)
+            if reduced.num_variables:
+                # Dominance (alone, or after roof duality: its fixes are roof-duality
+                # persistencies in exact arithmetic, and the library's integer conversion can miss
+                # some that float arithmetic proves).
+                ridx, rval, rounds = dominant_spins(reduced.to_spin())
+                if len(ridx):
+                    vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
+                    dominance_count = len(ridx)
+                    keep = np.flatnonzero(~_mask(n, fixed_idx))
+                    fixed_idx = np.concatenate([fixed_idx, keep[ridx]])
+                    fixed_val = np.concatenate([fixed_val, vals])
+                    reduced = ham.fix_indices(fixed_idx, fixed_val)
         free = np.flatnonzero(~_mask(n, fixed_idx))
         template = np.zeros(n, dtype=np.int8)
         template[fixed_idx] = fixed_val
@@ -195,8 +229,12 @@ class Fix(CompilerPass):
         ]
         details: dict[str, Any] = {
             "fixed_given": len(given_idx),
-            "fixed_by_roof": roof_count,
+            "method": method if self.roof else None,
+            "fixed_by_roof": roof_count + dominance_count,
+            "fixed_by_roof_duality": roof_count,
+            "fixed_by_dominance": dominance_count,
             "roof_rounds": rounds,
+            "lower_bound": bound,
             "remaining": len(free),
             "fixed": shown,
             "fixed_truncated": len(fixed_idx) > _REPORTED_FIXED,

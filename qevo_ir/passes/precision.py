@@ -8,7 +8,6 @@ whether every ground state survived.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from qevo_ir.errors import LimitExceeded, PipelineError, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, identity_decoder, register_pass
 from qevo_ir.report import dynamic_range_bits
+from qevo_ir.solvers.enumerate import enumerate_ising
 from qevo_ir.vartypes import BINARY, SPIN, spin_to_binary
 
 __all__ = [
@@ -96,15 +96,6 @@ def _scale_factor(
     return alpha
 
 
-def _exact_kernel() -> Callable[..., Any] | None:
-    """The exact backend's enumeration kernel, or ``None`` when ``qevo_exact`` is not importable."""
-    try:
-        from qevo_exact._enumerate import enumerate_ising
-    except ImportError:
-        return None
-    return enumerate_ising
-
-
 #: Largest sum of |coefficients| :func:`ground_states` enumerates (every energy stays finite).
 _ENUMERATE_BOUND_LIMIT = 1e300
 
@@ -112,9 +103,8 @@ _ENUMERATE_BOUND_LIMIT = 1e300
 def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
     """``(ground energy, sorted basis indices of every ground state)`` of a small SPIN problem.
 
-    Uses the exact backend's kernel (``qevo_exact._enumerate.enumerate_ising``) when importable,
-    else a vectorised enumeration of all ``2**n`` states. Ties: within
-    ``1e-9 · max(1, |offset| + Σ|h| + Σ|J|)`` of the minimum.
+    Uses the core enumeration kernel (:func:`qevo_ir.solvers.enumerate.enumerate_ising`).
+    Ties: within ``1e-9 · max(1, |offset| + Σ|h| + Σ|J|)`` of the minimum.
     """
     n = ham.num_variables
     if n > _GROUND_CHECK_MAX:
@@ -128,43 +118,20 @@ def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
             "rescale the problem first (Hamiltonian.scaled)"
         )
     atol = 1e-9 * max(1.0, bound)
-    enumerate_ising = _exact_kernel()
-    if enumerate_ising is not None:
-        res = enumerate_ising(
-            spin.linear,
-            spin.row,
-            spin.col,
-            spin.quad,
-            spin.offset,
-            num_levels=1,
-            max_states=1 << n,
-            atol=atol,
-            max_variables=_GROUND_CHECK_MAX,
-        )
-        level = res.levels[0]
-        idx = bits_to_basis_index(spin_to_binary(level.states)) if n else np.zeros(1, np.int64)
-        return float(level.energy), np.sort(idx)
-    return _enumerate_fallback(spin, atol)
-
-
-def _enumerate_fallback(spin: Hamiltonian, atol: float) -> tuple[float, npt.NDArray[np.int64]]:
-    n = spin.num_variables
-    total = 1 << n
-    chunk = 1 << min(n, 16)
-    shifts = np.arange(n, dtype=np.int64)
-    best = np.inf
-    kept_idx: list[npt.NDArray[np.int64]] = []
-    kept_e: list[npt.NDArray[np.float64]] = []
-    for start in range(0, total, chunk):  # chunks of 65536 states, each fully vectorised
-        idx = np.arange(start, min(start + chunk, total), dtype=np.int64)
-        states = (2 * ((idx[:, None] >> shifts) & 1) - 1).astype(np.int8)
-        e = spin.energies(states)
-        best = min(best, float(e.min()))
-        sel = e <= best + atol
-        kept_idx.append(idx[sel])
-        kept_e.append(e[sel])
-    idx_all, e_all = np.concatenate(kept_idx), np.concatenate(kept_e)
-    return best, np.sort(idx_all[e_all <= best + atol])
+    res = enumerate_ising(
+        spin.linear,
+        spin.row,
+        spin.col,
+        spin.quad,
+        spin.offset,
+        num_levels=1,
+        max_states=1 << n,
+        atol=atol,
+        max_variables=_GROUND_CHECK_MAX,
+    )
+    level = res.levels[0]
+    idx = bits_to_basis_index(spin_to_binary(level.states)) if n else np.zeros(1, np.int64)
+    return float(level.energy), np.sort(idx)
 
 
 @register_pass

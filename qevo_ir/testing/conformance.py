@@ -58,6 +58,7 @@ __all__ = [
     "reproducer",
     "run_artifact_roundtrip",
     "run_capability_conformance",
+    "run_certified_conformance",
     "run_energy_conformance",
     "run_qaoa_agreement",
     "run_qaoa_conformance",
@@ -65,7 +66,14 @@ __all__ = [
 ]
 
 #: The properties :func:`check_backend` knows, in the order it runs them.
-PROPERTIES: tuple[str, ...] = ("capabilities", "energy", "qaoa", "artifacts", "sampling")
+PROPERTIES: tuple[str, ...] = (
+    "capabilities",
+    "energy",
+    "qaoa",
+    "artifacts",
+    "sampling",
+    "certified",
+)
 
 #: :func:`ground_energy` enumerates ``2**n`` assignments up to this size (about 1 s at 20).
 GROUND_MAX_VARIABLES = 20
@@ -131,7 +139,8 @@ def properties_of(backend: Any) -> tuple[str, ...]:
 
     ``energy`` needs ``native_energies``; ``qaoa`` needs ``statevector``; ``artifacts`` needs
     declared ``capabilities.artifacts`` and ``read_artifact``; ``sampling`` needs
-    ``capabilities.samples`` or ``capabilities.exact``. ``capabilities`` always applies.
+    ``capabilities.samples`` or ``capabilities.exact``; ``certified`` needs
+    ``capabilities.certified``. ``capabilities`` always applies.
     """
     caps: Capabilities = backend.capabilities
     found = ["capabilities"]
@@ -143,6 +152,8 @@ def properties_of(backend: Any) -> tuple[str, ...]:
         found.append("artifacts")
     if caps.samples or caps.exact:
         found.append("sampling")
+    if getattr(caps, "certified", False):
+        found.append("certified")
     return tuple(found)
 
 
@@ -492,6 +503,44 @@ def run_sampling_conformance(
     )
 
 
+def run_certified_conformance(backend: Any, hamiltonian: Hamiltonian, **options: Any) -> str:
+    """A backend declaring ``certified`` proves the optimum of ``hamiltonian`` (``n ≤ 20``).
+
+    Against an independent enumeration (:func:`ground_energy`): the best energy equals the
+    ground energy, ``info["optimal"]`` is true, ``info["lower_bound"]`` is a valid bound (at most
+    the ground energy) and not looser than the tolerance; with ``capabilities.degeneracy``,
+    ``info["degeneracy"]`` equals the enumerated count.
+    """
+    prop = "certified"
+    name = _name(backend)
+    caps: Capabilities = backend.capabilities
+    result = backend.solve(hamiltonian, **options)
+    check_sample_result(result, hamiltonian, exact=True, name=name)
+    ground, count = ground_energy(hamiltonian)
+    tol = _tolerance(hamiltonian)
+    info = result.info
+    if info.get("optimal") is not True:
+        raise _fail(backend, prop, f"info['optimal'] is {info.get('optimal')!r}, expected True")
+    bound = info.get("lower_bound")
+    if not isinstance(bound, int | float) or bound > ground + tol:
+        raise _fail(
+            backend, prop, f"lower_bound {bound!r} is not a bound on the ground energy {ground!r}"
+        )
+    if bound < ground - max(tol, 1e-6 * max(1.0, abs(ground))):
+        raise _fail(
+            backend, prop, f"a proved optimum's lower_bound {bound!r} is far below {ground!r}"
+        )
+    if caps.degeneracy and info.get("degeneracy") != count:
+        raise _fail(
+            backend,
+            prop,
+            f"degeneracy {info.get('degeneracy')!r}, enumeration counts {count} ground states",
+        )
+    return f"proved ground energy {ground:.6g}" + (
+        f", degeneracy {count}" if caps.degeneracy else ""
+    )
+
+
 def run_capability_conformance(backend: Any) -> str:
     """The backend provides the protocol and honours its declared capabilities.
 
@@ -766,6 +815,21 @@ def check_backend(
                 ),
                 config,
             )
+        elif prop == "certified":
+            cmax = min(n_max, GROUND_MAX_VARIABLES)
+            checked[prop] = _drive(
+                backend,
+                prop,
+                hams(cmax),
+                lambda h: run_certified_conformance(backend, h, **options),
+                lambda h: reproducer(
+                    h,
+                    f"run_certified_conformance(get_backend({name!r}), ham"
+                    + "".join(f", {k}={v!r}" for k, v in options.items())
+                    + ")",
+                ),
+                config,
+            )
     return ConformanceReport(name, checked, skipped)
 
 
@@ -775,6 +839,7 @@ def _why_not(backend: Any, prop: str) -> str:
         "qaoa": "no statevector(native, gammas, betas)",
         "artifacts": "no declared artifacts or no read_artifact(path)",
         "sampling": "capabilities declare neither samples nor exact",
+        "certified": "capabilities do not declare certified",
     }.get(prop, "not applicable")
 
 

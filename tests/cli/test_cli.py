@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qevo_ir import Hamiltonian, read_hamiltonian, write_hamiltonian
+from qevo_ir import SPIN, Hamiltonian, read_hamiltonian, write_hamiltonian
 from qevo_ir.cli.main import main
 
 
@@ -196,10 +196,14 @@ def test_errors_are_one_line_exit_2(
 
 def test_exact_limit_is_immediate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "big.npz"
-    write_hamiltonian(Hamiltonian.from_ising(np.ones(40), {}), path)
+    rows, cols = np.triu_indices(40, 1)
+    dense = Hamiltonian(np.ones(40), rows, cols, np.ones(rows.size), vartype=SPIN)
+    write_hamiltonian(dense, path)
     code, _, err = run(capsys, "solve", str(path), "--backend", "exact")
     assert code == 2
     assert "at most 34 variables" in err
+    assert "width at least 39" in err
+    assert "bytes" in err
 
 
 def test_passes_and_backends_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,7 +50,7 @@ def _scale(emb: EmbeddedHamiltonian) -> float:
 def _brute_force(ham: Hamiltonian) -> tuple[float, np.ndarray]:
     """Ground energy and every ground state (SPIN), exhaustively; ``qevo_exact`` if present."""
     try:
-        from qevo_exact._enumerate import enumerate_ising
+        from qevo_ir.solvers.enumerate import enumerate_ising
     except ImportError:
         states = all_assignments(ham.num_variables, SPIN)
         e = ham.energies(states)

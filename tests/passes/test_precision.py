@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qevo_ir import BINARY, SPIN, Hamiltonian, LimitExceeded, PipelineError, ValidationError
+from qevo_ir.conventions import bits_to_basis_index
 from qevo_ir.passes import Pipeline
-from qevo_ir.passes import precision as precision_mod
 from qevo_ir.passes.precision import (
     DEVICE_RANGES,
     Precision,
@@ -18,6 +18,7 @@ from qevo_ir.passes.precision import (
 )
 from qevo_ir.report import dynamic_range_bits
 from qevo_ir.testing import all_assignments, hamiltonians
+from qevo_ir.vartypes import spin_to_binary
 
 
 def _scale_of(ham: Hamiltonian) -> float:
@@ -168,21 +169,20 @@ def test_lost_ground_states_are_detected() -> None:
     np.testing.assert_array_equal(after, [1, 2])
 
 
-def test_fallback_enumeration_agrees_with_the_exact_kernel(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_ground_states_agree_with_naive_enumeration() -> None:
     rng = np.random.default_rng(11)
+    n = 9
+    idx = np.arange(1 << n, dtype=np.int64)
+    states = (2 * ((idx[:, None] >> (n - 1 - np.arange(n))) & 1) - 1).astype(np.int8)
     for _ in range(6):
-        n = 9
         rows, cols = np.triu_indices(n, 1)
         J = rng.integers(-2, 3, size=len(rows)).astype(float)
         ham = Hamiltonian(rng.integers(-1, 2, size=n).astype(float), rows, cols, J, vartype=SPIN)
-        fast = ground_states(ham)
-        monkeypatch.setattr(precision_mod, "_exact_kernel", lambda: None)
-        slow = ground_states(ham)
-        monkeypatch.undo()
-        assert fast[0] == pytest.approx(slow[0])
-        np.testing.assert_array_equal(fast[1], slow[1])
+        energy, found = ground_states(ham)
+        e = ham.energies(states)
+        assert energy == pytest.approx(float(e.min()))
+        expected = np.sort(bits_to_basis_index(spin_to_binary(states[e <= e.min() + 1e-9])))
+        np.testing.assert_array_equal(found, expected)
     empty = Hamiltonian.from_ising([], {}, offset=3.0)
     assert ground_states(empty)[0] == 3.0
 

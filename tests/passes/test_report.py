@@ -64,7 +64,12 @@ def test_report_json_shape() -> None:
         assert p["energy_bound"] is None if p["exact"] else isinstance(p["energy_bound"], float)
         assert isinstance(p["seconds"], float)
         assert p["seconds"] >= 0
-    assert doc["passes"][0]["options"] == {"values": [], "roof": False}
+    assert doc["passes"][0]["options"] == {
+        "values": [],
+        "roof": False,
+        "method": "auto",
+        "strict": True,
+    }
     assert doc["passes"][1]["size_after"] == {"num_variables": 3, "num_interactions": 1}
     assert doc["passes"][1]["energy_bound"] == pytest.approx(0.01)
     assert doc["exact"] is False

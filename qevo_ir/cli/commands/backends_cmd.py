@@ -29,7 +29,7 @@ def _limit(value: int | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from qevo_ir.errors import QevoError
     from qevo_ir.plugins import available_backends, get_backend
-    from qevo_ir.solvers import SOLVER_INFO, solver_info
+    from qevo_ir.solver_catalogue import SOLVER_INFO, solver_info
 
     rows: list[dict[str, Any]] = []
     loads: dict[str, bool] = {"qaoa": True}  # the fast path is core code

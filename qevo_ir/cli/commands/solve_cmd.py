@@ -17,7 +17,7 @@ from qevo_ir.errors import ValidationError
 
 
 def add_parser(sub: Any) -> None:
-    from qevo_ir.solvers import SOLVER_INFO
+    from qevo_ir.solver_catalogue import SOLVER_INFO
 
     p = sub.add_parser(
         "solve",
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         solve,
     )
     from qevo_ir.plugins import available_backends
-    from qevo_ir.solvers import parse_option_values, resolve_solver
+    from qevo_ir.solver_catalogue import parse_option_values, resolve_solver
 
     if args.output:
         check_new(args.output, args.force)
@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             out["exact_ground_energy"] = exact.info["ground_energy"]
             out["gap_to_exact"] = out["best_energy"] - exact.info["ground_energy"]
     out["seconds"] = result.info.get("seconds_total")
+    out.update(_certificate(result.info))
     if args.json or args.output:
         emit_json(out, args.output, force=args.force, kind="qevo-solve")
         if not args.json:
@@ -173,6 +174,20 @@ def _energy_counts(result: Any) -> list[dict[str, Any]]:
     energies, inverse = np.unique(result.energies, return_inverse=True)
     counts = np.bincount(inverse.reshape(-1), weights=result.num_occurrences)
     return [{"energy": float(e), "count": int(c)} for e, c in zip(energies, counts, strict=True)]
+
+
+def _certificate(info: dict[str, Any]) -> dict[str, Any]:
+    """``lower_bound``, ``gap``, ``lower_bound_source`` for the output (JSON: non-finite → null)."""
+    import math
+
+    def finite(x: Any) -> float | None:
+        return float(x) if x is not None and math.isfinite(float(x)) else None
+
+    return {
+        "lower_bound": finite(info.get("lower_bound")),
+        "gap": finite(info.get("gap")),
+        "lower_bound_source": info.get("lower_bound_source"),
+    }
 
 
 def _atol(ham: Any) -> float:
@@ -211,6 +226,13 @@ def _print_human(out: dict[str, Any], labels: Any, show: int) -> None:
                 f"(gap {number(out['gap_to_exact'])})"
             )
         states = [s["assignment"] for s in out["samples"][:show]]
+    if out.get("lower_bound") is not None:
+        print(
+            f"lower bound    {number(out['lower_bound'])}  ({out['lower_bound_source']}; "
+            f"gap {number(out['gap'])})"
+        )
+    else:
+        print("lower bound    none known")
     names = [str(x) for x in labels]
     if states and len(names) <= 24:
         print(table([[*row] for row in states], names))

@@ -1,18 +1,12 @@
-"""The exhaustive Ising kernel (``qevo_exact._enumerate``) against naive enumeration.
+"""The exhaustive Ising kernel (``qevo_ir.solvers.enumerate``) against naive enumeration.
 
-The kernel depends on numpy only; it is imported as ``qevo_exact._enumerate`` when the
-package is importable, else straight from its file, so these tests run without the rest of
-the backend.
+The kernel is core code (numpy only); the ``exact`` plugin and the precision pass both call it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -20,23 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import qevo_ir.solvers.enumerate as K
 
-def _load_kernel() -> ModuleType:
-    try:
-        import qevo_exact._enumerate as mod
-    except ImportError:
-        path = Path(__file__).resolve().parents[2] / "backends" / "qevo_exact" / "_enumerate.py"
-        name = "_qevo_exact_enumerate_under_test"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod  # dataclasses look their module up
-        spec.loader.exec_module(mod)
-    return mod
-
-
-K = _load_kernel()
 enumerate_ising = K.enumerate_ising
 index_to_spins = K.index_to_spins
 

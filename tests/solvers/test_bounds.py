@@ -1,0 +1,175 @@
+"""Lower bounds, gaps and roof duality: bound ≤ exact ground energy ≤ best sample, always."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qevo_ir
+from qevo_exact import solve_exact
+from qevo_ir import SPIN, Hamiltonian, PipelineError, write_hamiltonian
+from qevo_ir.cli.main import main
+from qevo_ir.passes import Pipeline
+from qevo_ir.passes.fix import dominant_spins
+from qevo_ir.solvers.bounds import (
+    certificate,
+    lower_bound,
+    roof_duality,
+    roof_duality_available,
+    trivial_bound,
+)
+from qevo_ir.testing import all_assignments, hamiltonians
+
+needs_roof = pytest.mark.skipif(not roof_duality_available(), reason="needs extra 'roof'")
+
+
+def _ground(ham: Hamiltonian) -> tuple[float, np.ndarray]:
+    ys = all_assignments(ham.num_variables, ham.vartype)
+    e = ham.energies(ys)
+    tol = 1e-9 * max(1.0, ham.l1_norm())
+    return float(e.min()), ys[e <= e.min() + tol]
+
+
+def _integer_problem(seed: int, n: int, density: float) -> Hamiltonian:
+    rng = np.random.default_rng(seed)
+    iu = np.triu_indices(n, 1)
+    keep = rng.random(iu[0].size) < density
+    J = rng.integers(-2, 3, size=int(keep.sum())).astype(float)
+    h = rng.integers(-3, 4, size=n).astype(float)
+    return Hamiltonian(h, iu[0][keep], iu[1][keep], J, vartype=SPIN)
+
+
+@given(hamiltonians(max_variables=9))
+def test_bounds_are_below_the_ground_energy(ham: Hamiltonian) -> None:
+    ground, _ = _ground(ham)
+    tol = 1e-9 * max(1.0, ham.l1_norm())
+    assert trivial_bound(ham) <= ground + tol
+    found = lower_bound(ham)
+    assert found.value <= ground + tol
+    assert found.value >= trivial_bound(ham)
+    assert found.source == ("roof_duality" if roof_duality_available() else "trivial")
+
+
+@needs_roof
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.sampled_from([0.2, 0.5]))
+def test_strict_roof_fixes_hold_in_every_ground_state(seed: int, n: int, density: float) -> None:
+    ham = _integer_problem(seed, n, density)
+    if seed % 2:
+        ham = ham.to_binary()
+    _, states = _ground(ham)
+    rd = roof_duality(ham, strict=True)
+    for i, v in zip(rd.indices.tolist(), rd.values.tolist(), strict=True):
+        assert np.all(states[:, i] == v)
+    weak = roof_duality(ham, strict=False)
+    assert set(rd.indices.tolist()) <= set(weak.indices.tolist())
+    match = np.all(states[:, weak.indices] == weak.values, axis=1)
+    assert match.any()  # weak persistency: some ground state keeps every weak fix
+    # Roof duality fixes at least what the dominance rule fixes.
+    dom, _, _ = dominant_spins(ham.to_spin())
+    assert set(dom.tolist()) <= set(rd.indices.tolist())
+
+
+@needs_roof
+def test_fix_pass_methods_and_report() -> None:
+    ham = _integer_problem(5, 40, 0.08)
+    roof = Pipeline.parse("fix(method=roof_duality)").run(ham)
+    dom = Pipeline.parse("fix(method=dominance)").run(ham)
+    d_roof, d_dom = roof.records[0].details, dom.records[0].details
+    assert d_roof["method"] == "roof_duality"
+    assert d_dom["method"] == "dominance"
+    assert d_dom["lower_bound"] is None
+    assert d_roof["fixed_by_roof"] >= d_dom["fixed_by_roof"]
+    assert d_roof["fixed_by_roof"] == d_roof["fixed_by_roof_duality"] + d_roof["fixed_by_dominance"]
+    exact = solve_exact(ham, method="tree")
+    assert d_roof["lower_bound"] <= exact.ground_energy + 1e-9
+    # The reduced problem keeps the optimum.
+    reduced = solve_exact(roof.ir, method="tree")
+    assert reduced.ground_energy == pytest.approx(exact.ground_energy)
+    assert Pipeline.parse("fix").run(ham).records[0].details["method"] == "roof_duality"
+    weak = Pipeline.parse("fix(strict=false)").run(ham)
+    assert weak.records[0].details["fixed_by_roof"] >= d_roof["fixed_by_roof"]
+    assert solve_exact(weak.ir, method="tree").ground_energy == pytest.approx(exact.ground_energy)
+    with pytest.raises(PipelineError, match="method must be one of"):
+        Pipeline.parse("fix(method=lp)")
+
+
+def test_dominance_fallback_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import qevo_ir.solvers.bounds as bounds
+
+    monkeypatch.setattr(bounds, "roof_duality_available", lambda: False)
+    ham = Hamiltonian.from_ising([3.0, -1.5, 0.5], {(0, 1): 1.0, (0, 2): 1.0, (1, 2): 1.0})
+    res = Pipeline.parse("fix").run(ham)
+    assert res.records[0].details["method"] == "dominance"
+    assert res.records[0].details["fixed_by_roof"] == 3
+    found = bounds.lower_bound(ham)
+    assert found.source == "trivial"
+    assert found.value == 0.0 - 5.0 - 3.0
+
+
+@settings(max_examples=10)
+@given(hamiltonians(min_variables=1, max_variables=8))
+def test_every_solve_result_carries_bound_and_gap(ham: Hamiltonian) -> None:
+    ground, _ = _ground(ham)
+    tol = 1e-9 * max(1.0, ham.l1_norm())
+    runs: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("exact", {}),
+        ("sa", {"seed": 1, "num_reads": 5}),
+    )
+    for backend, opts in runs:
+        res = qevo_ir.solve(ham, backend, **opts)
+        info = res.info
+        assert info["lower_bound"] <= ground + tol
+        assert ground <= res.best_energy + tol
+        assert info["gap"] == pytest.approx(max(0.0, res.best_energy - info["lower_bound"]))
+        assert info["lower_bound_source"] in {"exact", "tree", "roof_duality", "trivial"}
+    exact = qevo_ir.solve(ham, "exact")
+    assert exact.info["gap"] == 0.0
+
+
+def test_qaoa_result_carries_bound_and_gap() -> None:
+    ham = _integer_problem(4, 6, 0.5)
+    res = qevo_ir.solve(ham, "qaoa", seed=1, shots=64, restarts=1)
+    ground, _ = _ground(ham)
+    assert res.info["lower_bound"] <= ground + 1e-9
+    assert res.info["gap"] == pytest.approx(res.best_energy - res.info["lower_bound"])
+
+
+def test_after_a_pipeline_the_bound_is_about_the_source() -> None:
+    ham = _integer_problem(2, 12, 0.3)
+    res = qevo_ir.solve(ham, "exact", pipeline="scale(factor=4)")
+    assert res.info["ir_lower_bound"] == pytest.approx(4 * res.best_energy)
+    assert res.info["lower_bound"] <= res.best_energy + 1e-9
+    assert res.info["lower_bound_source"] in {"roof_duality", "trivial"}
+
+
+def test_certificate_edges() -> None:
+    assert certificate(None, -1.0, "x")["gap"] == math.inf
+    assert certificate(1.0, -math.inf, "none") == {
+        "lower_bound": -math.inf,
+        "gap": math.inf,
+        "lower_bound_source": "none",
+    }
+    assert certificate(1.0, 1.0 + 1e-15, "x")["gap"] == 0.0
+
+
+def test_cli_prints_and_carries_bound_and_gap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.json"
+    write_hamiltonian(_integer_problem(3, 10, 0.4), path)
+    assert main(["solve", str(path), "--backend", "sa", "--seed", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lower_bound"] <= doc["best_energy"]
+    assert doc["gap"] == pytest.approx(doc["best_energy"] - doc["lower_bound"])
+    assert doc["lower_bound_source"] in {"roof_duality", "trivial"}
+    assert main(["solve", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "lower bound" in text
+    assert "(exact; gap 0)" in text
