@@ -200,7 +200,9 @@ def _run(
         free,
         iters=iters,
         lr=lr,
-        lam=lam,
+        # lam is in the paper's units: its reconstruction term is the mean over the C output
+        # features, ours (the layer objective) their sum, so the regulariser weighs lam * C here
+        lam=lam * rb.num_channels,
         warmup=warmup,
         beta=(float(beta[0]), float(beta[1])),
     )
