@@ -4,8 +4,9 @@ The blocks run in a temporary copy of the files the README names (``examples/``)
 working directory at its root, as on a fresh clone after the install line. Command-line blocks
 run through ``bash -e`` with the installed ``qevo``; Python blocks run in a fresh interpreter.
 Lines that install (``pip install ...``) are skipped by this test only: the suite runs after the
-install, and it must not reach the network or change the environment. ``python -m pytest`` is
-not in a block (the README test is itself part of the suite).
+install, and it must not reach the network or change the environment. That includes the
+README's first two lines, whose ``qevo demo`` and ``python -m pytest`` run elsewhere (the demo
+has its own tests, and the README test is itself part of the suite).
 
 The second run repeats every line and block that writes a file (``-o``, ``--force``, ``>``,
 ``convert``, ``write(``): a line that writes nothing cannot fail for having run before, and
@@ -84,6 +85,18 @@ def test_readme_has_blocks_and_install_note() -> None:
     assert langs == {"bash", "python"}
     assert "download.pytorch.org/whl/cpu" in text  # the CPU-only torch note
     assert "specs/cli.md" in text  # the JSON schema link
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    lang, first = readme_blocks(README.read_text(encoding="utf-8"))[0]
+    lines = [line.split("#")[0].strip() for line in first.strip().splitlines()]
+    assert lang == "bash"
+    assert lines == [
+        'pip install ".[all]" && qevo demo',
+        'pip install -e ".[test]" && python -m pytest',
+    ]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'python -m pip install -q -e ".[test]" && python -m pytest' in ci
 
 
 def test_skip_rule_is_install_lines_only() -> None:
