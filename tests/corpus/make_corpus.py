@@ -244,8 +244,12 @@ def report_doc(**changes: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": "qevo-compile-report",
         "version": 1,
+        "source": {"type": "Hamiltonian", "hash": "0" * 64},
         "pipeline": "",
         "passes": [],
+        "exact": True,
+        "total_energy_bound": 0.0,
+        "energy_scale": 1.0,
         "targets": {"exact": {"backend": "exact", "options": {}, "seconds": 0.0}},
         "artifacts": {
             "source.qevo.json": {"target": "source", "sha256": "0" * 64, "bytes": 1},
@@ -1401,6 +1405,38 @@ def build(out: Path) -> list[Entry]:
         "fail",
         "content differs",
         "well-formed report whose sha256s do not match the files",
+    )
+    report(
+        "report_artifacts_empty.json",
+        '{"artifacts": {}}\n',
+        "error",
+        "not a qevo compile report",
+        "no format, version, source or artifact: was accepted with every check passed",
+    )
+    report(
+        "report_no_source_hash.json",
+        dumps(report_doc(source={"type": "Hamiltonian"})),
+        "error",
+        "source",
+        "a report without the source's content hash",
+    )
+    report(
+        "report_sha_not_hex.json",
+        dumps(
+            report_doc(
+                artifacts={"compiled.qevo.json": {"target": "ir", "sha256": "x", "bytes": 1}}
+            )
+        ),
+        "error",
+        "sha256",
+        "a sha256 that is not 64 hex digits",
+    )
+    report(
+        "report_version_2.json",
+        dumps(report_doc(version=2)),
+        "error",
+        "version",
+        "an unknown report version",
     )
     missing = dict(report_doc()["artifacts"])
     missing["bqm.json"] = {"target": "dimod", "sha256": "0" * 64, "bytes": 1}

@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json({"directory": args.directory, "ok": ok, "checks": [r.to_dict() for r in results]})
     else:
         for r in results:
-            print(f"{'ok  ' if r.ok else 'FAIL'}  {r.artifact:<26} {r.check:<9} {r.detail}")
+            print(r.line())
         print("verified: every check passed" if ok else "verification FAILED")
     return 0 if ok else EXIT_MISMATCH
