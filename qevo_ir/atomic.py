@@ -141,12 +141,13 @@ def _try_lock(fd: int, how: int) -> bool:
     return True
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove ``.NAME.*.tmp`` files beside ``path`` left by a killed writer.
+def _remove_stale_temporaries(path: Path, *, any_name: bool = False) -> None:
+    """Remove ``.NAME.*.tmp`` files beside ``path`` left by a killed writer (with ``any_name``,
+    every ``.*.tmp`` file in ``path``'s folder).
 
     A live writer holds an exclusive ``flock`` on its temporary for its whole life; one whose
     lock can be taken belongs to a process that died (SIGKILL, power loss)."""
-    prefix = f".{path.name}."
+    prefix = "." if any_name else f".{path.name}."
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
@@ -474,6 +475,7 @@ def commit_set(
         remove_stale_staging(out)
         if before_commit is not None:
             before_commit(out)
+        _remove_stale_temporaries(out / manifest, any_name=True)
         for name in [*new, manifest, JOURNAL_NAME]:
             check_output_path(out / name)
         old = [n for n in dict.fromkeys(previous(out)) if _plain(n) and n not in new]
