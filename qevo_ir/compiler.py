@@ -26,6 +26,7 @@ from qevo_ir.atomic import (
     staging_dir,
 )
 from qevo_ir.backend import Backend, check_capabilities
+from qevo_ir.budget import check_qaoa_request
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
@@ -275,8 +276,13 @@ def _previous_artifacts(directory: Path) -> list[str]:
 def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
     if isinstance(target, str):
         names = [t.strip() for t in target.split(",") if t.strip()]
-    else:
+    elif isinstance(target, list | tuple) and all(isinstance(t, str) for t in target):
         names = list(target)
+    else:
+        raise ValidationError(
+            f"target must be a backend name, a comma-separated string or a list of names, got "
+            f"{type(target).__name__}"
+        )
     if names == ["all"]:
         return list(TARGETS), True
     known = set(available_backends())
@@ -330,6 +336,15 @@ def compile(
     result = pipe.run(src)
     _check_ir_bound(result.ir, "the Hamiltonian after the pipeline")
     names, lenient = _resolve_targets(target)
+    if any(name in ("qiskit", "cirq") for name in names) and isinstance(result.ir, Hamiltonian):
+        check_qaoa_request(
+            result.ir.num_variables,
+            result.ir.num_interactions,
+            result.ir.l1_norm(),
+            layers=layers,
+            gammas=gammas,
+            betas=betas,
+        )
     natives: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
@@ -390,6 +405,15 @@ def solve(
             f"backend {backend!r} cannot take an embedded problem; embedding is for annealers "
             "(use sa, steepest or tabu, or drop the embed pass)"
         )
+    if plugin in ("qaoa", "qiskit", "cirq") and isinstance(ir, Hamiltonian):
+        check_qaoa_request(
+            ir.num_variables,
+            ir.num_interactions,
+            ir.l1_norm(),
+            **{k: opts[k] for k in ("layers", "gammas", "betas", "shots", "seed") if k in opts},
+        )
+    elif "seed" in opts or "shots" in opts:
+        check_qaoa_request(0, 0, 0.0, shots=opts.get("shots"), seed=opts.get("seed"))
     start = time.perf_counter()
     if plugin == "qaoa":
         result = _solve_fast_qaoa(ir, **opts)

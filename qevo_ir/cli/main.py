@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop the command after SECONDS (nothing partial is left behind)",
     )
+    parser.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="memory budget, e.g. 512M or 4G (default: half the available memory); inputs and "
+        "sizes that need more are refused before anything is allocated",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
         module.add_parser(sub)
@@ -88,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(args.debug) or os.environ.get("QEVO_DEBUG") == "1"
     if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT_S:
         parser.error(f"--timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
+    from qevo_ir.budget import set_memory_budget
+
+    try:
+        set_memory_budget(getattr(args, "max_memory", None))
+    except QevoError as exc:
+        parser.error(f"--max-memory: {exc}")
     # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = None
