@@ -147,7 +147,8 @@ def open_regular(path: PathLike, name: str) -> IO[bytes]:
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """``data`` as UTF-8 text (a leading BOM dropped), refusing binary content."""
+    """``data`` as UTF-8 text (a leading BOM dropped, line ends made ``\\n``), refusing binary
+    content."""
     if not data.strip():
         fail(name, "the file is empty")
     if b"\x00" in data:
@@ -156,7 +157,12 @@ def decode_text(data: bytes, name: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         fail(name, f"is not UTF-8 text (invalid byte at offset {exc.start})")
-    return text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        # Universal newlines, as Python's text files (and so dimod's COO reader) read them:
+        # "\r\n" and a bare "\r" end a line like "\n", inside comments too.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def check_budget(name: str, num_variables: int, num_interactions: int, max_bytes: int) -> None:
