@@ -12,8 +12,10 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from types import FrameType
+from typing import TextIO
 
 from qevo_ir._version import __version__
 from qevo_ir.cli.commands import ALL as COMMANDS
@@ -108,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.timeout is not None:  # inside try: a tiny timeout may fire at once
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
         return 130
@@ -137,6 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning (numpy's included) as one ``qevo: warning:`` line, without the source line."""
+    text = " ".join(str(message).split())
+    print(f"qevo: warning: {category.__name__}: {text}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
