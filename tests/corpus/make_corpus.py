@@ -742,9 +742,17 @@ def build(out: Path) -> list[Entry]:
         "labels_huge_int.json",
         dumps(qevo_doc(labels=[10**30, -(10**30), 0])),
         category="labels",
+        match="does not fit a signed 64-bit integer",
+        note="integer labels beyond int64: refused, since Python hashes ints modulo 2**61 - 1 and "
+        "unbounded ints could all collide in the label table (issue 15)",
+    )
+    add(
+        "labels_int64_edges.json",
+        dumps(qevo_doc(labels=[2**63 - 1, -(2**63), 0])),
+        category="labels",
         expect="ok",
         compute="ok",
-        note="integer labels beyond int64",
+        note="integer labels at the int64 limits",
     )
 
     # -- self-loops and shapes ---------------------------------------------------------------
