@@ -374,6 +374,8 @@ def _embed(
     lengths = np.fromiter((len(c) for c in chains), dtype=np.int64, count=n)
     value, rule = resolve_chain_strength(src, lengths, chain_strength, prefactor)
     embedded = EmbeddedHamiltonian.build(src, graph, chains, value)
+    if rule == "certified":
+        _check_certificate_survives_rounding(embedded, value)
     details: dict[str, Any] = {
         "converted_to_spin": hamiltonian.vartype is BINARY,
         "method_used": used,
@@ -386,6 +388,30 @@ def _embed(
     if note:
         details["cache_note"] = note
     return embedded, details
+
+
+def _check_certificate_survives_rounding(embedded: EmbeddedHamiltonian, value: float) -> None:
+    """Refuse a certified chain strength whose margin float64 cannot resolve.
+
+    In exact arithmetic a chain strength above the threshold makes every broken chain cost at
+    least the margin ``C - threshold``; evaluated in float64, a target energy carries a rounding
+    error up to about ``(terms) · 2**-52 · (|offset| + Σ|h| + Σ|J|)``. When that reaches the
+    margin (coefficients of 1e-112 beside an offset of 1, say), target ground states with broken
+    chains tie with the certified ones and the certificate no longer holds in practice.
+    """
+    threshold = embedded.certified_threshold()
+    margin = value - threshold
+    target = embedded.target
+    terms = target.num_variables + target.num_interactions + 1
+    rounding = terms * 2.0**-52 * target.l1_norm()
+    if threshold > 0 and not margin > rounding:
+        raise ValidationError(
+            f"embed: the certified chain strength {value!r} exceeds the threshold {threshold!r} "
+            f"by {margin:.3g}, below the float64 rounding of the target's energies (about "
+            f"{rounding:.3g}, from |offset| + sum|h| + sum|J| = {target.l1_norm():.3g}); the "
+            "certificate would not hold when energies are computed. Drop the offset or rescale "
+            "the problem (normalize) first"
+        )
 
 
 # ----------------------------------------------------------------------------- the pass

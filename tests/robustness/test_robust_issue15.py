@@ -366,3 +366,22 @@ def test_json_fast_path_still_refuses_overflowing_literals() -> None:
             load_json(text, "x")
     assert load_json("[1e308, 1e-999, 5e-324]", "x") == [1e308, 0.0, 5e-324]
     assert load_json(io.StringIO("[1.5]").read(), "x") == [1.5]
+
+
+def test_certified_chain_strength_holds_at_every_scale_or_is_refused() -> None:
+    """Finding of the randomized property run: the certified chain strength on coefficients of
+    3e-112 gave target ground states with broken chains. Alone, such a problem keeps its
+    certificate (ties are relative to its scale); beside an offset of 1, float64 cannot resolve
+    the margin and the pass refuses, saying why."""
+    graphs = pytest.importorskip("dwave_networkx")
+    from qevo_ir.passes.embed import embed_into
+
+    h = [3e-112, -2e-112, 1e-112]
+    J = {(0, 1): 3e-112, (1, 2): -2e-112, (0, 2): 1.5e-112}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        chimera = graphs.chimera_graph(1)
+    tiny = embed_into(Hamiltonian.from_ising(h, J), chimera, chain_strength="certified")
+    assert tiny.chain_strength_certified
+    with pytest.raises(ValidationError, match="float64 rounding"):
+        embed_into(Hamiltonian.from_ising(h, J, offset=1.0), chimera, chain_strength="certified")
