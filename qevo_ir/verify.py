@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from qevo_ir.errors import FormatError, LimitExceeded, VerificationError
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.printable import printable
 
 __all__ = [
     "CheckResult",
@@ -370,19 +371,6 @@ def check_source_tie(
 
 def _label_keys(ham: Hamiltonian) -> list[Any]:
     return [_label_key(x) for x in ham.labels]
-
-
-# ----------------------------------------------------------------------------- printing
-def printable(text: str) -> str:
-    """``text`` with every non-printable character escaped (``\\n``, ``\\x1b``, lone
-    surrogates): a name from a file or folder can neither forge an output line nor send a
-    terminal control sequence."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-        for ch in text
-    )
 
 
 # ----------------------------------------------------------------------------- directories

@@ -385,3 +385,21 @@ def test_certified_chain_strength_holds_at_every_scale_or_is_refused() -> None:
     assert tiny.chain_strength_certified
     with pytest.raises(ValidationError, match="float64 rounding"):
         embed_into(Hamiltonian.from_ising(h, J, offset=1.0), chimera, chain_strength="certified")
+
+
+def test_labels_with_control_characters_are_printed_escaped(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Finding: labels with terminal escape sequences were printed raw (a newline in one could
+    also forge an output line)."""
+    ham = Hamiltonian.from_ising(
+        {"a\x1b[31mred": 1.0, "b\nground energy  -99": -1.0},
+        {("a\x1b[31mred", "b\nground energy  -99"): 0.5},
+    )
+    path = tmp_path / "esc.json"
+    write_hamiltonian(ham, path)
+    res = cli("solve", path)
+    assert res.code == 0, res.err
+    assert "\x1b" not in res.out
+    assert "a\\x1b[31mred" in res.out
+    assert not any(line.startswith("ground energy  -99") for line in res.out.splitlines())
