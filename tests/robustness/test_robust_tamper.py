@@ -474,3 +474,63 @@ def test_sigint_during_commit_in_a_worker_thread(
     assert interrupted
     assert not errors
     assert all(r.ok for r in verify_directory(out))
+
+
+_KILL_MID_COMMIT = """
+import os, signal, sys
+from pathlib import Path
+import qevo_ir
+from qevo_ir import Hamiltonian
+from qevo_ir.atomic import STAGING_PREFIX
+
+out = Path(sys.argv[1])
+ham = Hamiltonian.from_ising({0: 1.0, 2: -0.25}, {(0, 1): -1.5, (1, 2): 0.5})
+qevo_ir.compile(ham, "", target="exact,dimod").write(out)  # the previous, complete set
+compiled = qevo_ir.compile(ham.scaled(2.0), "", target="exact")
+real, moved = os.replace, []
+
+def replace(src, dst):
+    if Path(src).parent.name.startswith(STAGING_PREFIX) and Path(src).parent != Path(dst).parent:
+        moved.append(dst)
+        if len(moved) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # between two renames of the commit
+    real(src, dst)
+
+os.replace = replace
+compiled.write(out, force=True)
+"""
+
+
+def test_sigkill_mid_commit_leaves_no_report_and_is_repaired(
+    tmp_path: Path, child_env: Callable[..., dict[str, str]], cli: Callable[..., Any]
+) -> None:
+    """A real SIGKILL between two renames of the commit: ``report.json`` is gone (a reader sees
+    "no compile", never a torn set), the journal and the staging folder stay; the next compile,
+    without ``--force``, removes the partial set and writes a complete one."""
+    out = tmp_path / "c"
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILL_MID_COMMIT, str(out)],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    names = _names(out)
+    assert "report.json" not in names
+    assert atomic.JOURNAL_NAME in names
+    assert any(n.startswith(atomic.STAGING_PREFIX) for n in names)
+    cli("verify", out).assert_one_line_error("no report.json")
+    src = tmp_path / "p.coo"
+    src.write_text(SOURCE)
+    res = cli("compile", src, "--target", "exact", "-o", out)
+    assert res.code == 0, res.err
+    assert _names(out) == {
+        ".qevo.lock",
+        "report.json",
+        "source.qevo.json",
+        "compiled.qevo.json",
+        "exact.json",
+    }
+    assert all(r.ok for r in verify_directory(out))
