@@ -9,11 +9,8 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-import signal
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,16 @@ from typing import Any
 import numpy as np
 
 from qevo_ir.advice import did_you_mean, match_name, option, unknown_name
-from qevo_ir.atomic import OutputExists, atomic_write_text
+from qevo_ir.atomic import (
+    OutputExists,
+    atomic_write_text,
+    check_output_path,
+    commit_set,
+    remove_stale_staging,
+    staging_dir,
+)
 from qevo_ir.backend import Backend, check_capabilities
+from qevo_ir.budget import check_qaoa_request
 from qevo_ir.constrained import ConstrainedModel
 from qevo_ir.errors import BackendUnavailable, CapabilityError, LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
@@ -138,22 +143,26 @@ class Compiled:
         return rep
 
     def write(self, directory: str | os.PathLike[str], *, force: bool = False) -> list[Path]:
-        """Write every artifact, the IRs and ``report.json`` into ``directory``.
+        """Write every artifact, the IRs and ``report.json`` into ``directory``, all at once.
 
-        Files are first written into a staging folder, then moved into place one by one under
-        an exclusive lock on the directory, ``report.json`` last; so the folder never holds a
-        half-written file, and two concurrent compiles leave one run's complete set. Existing
-        outputs are refused unless ``force``.
+        Files are written into a fresh staging folder, then committed in one step
+        (:func:`qevo_ir.atomic.commit_set`): under an exclusive lock and with signals deferred,
+        the previous compile's files (those its report lists, and any file with an artifact's
+        name) are removed and the new ones moved in, ``report.json`` last. A ``report.json`` in
+        the folder therefore always comes with its complete set; a run killed midway is repaired
+        by the next. Existing outputs are refused unless ``force``; a link, FIFO or device at an
+        output name is refused always.
         """
         out = Path(directory)
+        check_output_path(out / REPORT_NAME)
         out.mkdir(parents=True, exist_ok=True)
         if not force and (out / REPORT_NAME).exists():
             raise OutputExists(
                 f"{out}: already holds a compile ({REPORT_NAME}); "
                 f"pass {option('force')} to overwrite it"
             )
-        staging = Path(tempfile.mkdtemp(prefix=".qevo-staging-", dir=out))
-        try:
+        remove_stale_staging(out)
+        with staging_dir(out) as staging:
             files = self._write_into(staging)
             report = self.report
             report["artifacts"] = {
@@ -162,26 +171,14 @@ class Compiled:
             }
             atomic_write_text(staging / REPORT_NAME, json.dumps(report, indent=1) + "\n")
             names = [p.name for _, p in files] + [REPORT_NAME]
-            with _locked(out), _signals_deferred():
-                if not force and (out / REPORT_NAME).exists():
-                    raise OutputExists(
-                        f"{out}: another compile finished first; "
-                        f"pass {option('force')} to overwrite it"
-                    )
-                clash = [name for name in names if not force and os.path.lexists(out / name)]
-                if clash:
-                    raise OutputExists(
-                        f"{out}: already holds {', '.join(clash)}; "
-                        f"pass {option('force')} to overwrite"
-                    )
-                # Remove a previous run's report first: verify never sees a mixed set.
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(out / REPORT_NAME)
-                for name in names:
-                    os.replace(staging / name, out / name)
-            return [out / name for name in names]
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            return commit_set(
+                out,
+                staging,
+                names,
+                manifest=REPORT_NAME,
+                force=force,
+                previous=_previous_artifacts,
+            )
 
     def _write_into(self, directory: Path) -> list[tuple[str, Path]]:
         from qevo_ir.formats import write_hamiltonian
@@ -243,38 +240,48 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    import fcntl
+#: File names a compile may write; with ``--force`` any of them left by an earlier compile
+#: (whose report is gone or damaged) is removed, without it they are refused as outputs.
+KNOWN_ARTIFACTS = (
+    SOURCE_NAME,
+    IR_NAME,
+    "embedded_target.qevo.json",
+    "chains.json",
+    "exact.json",
+    "bqm.json",
+    "bqm.coo",
+    "qpu_job.json",
+    "qaoa.qasm",
+    "qaoa.qpy",
+    "qaoa.cirq.json",
+)
 
-    with open(directory / ".qevo.lock", "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM while staged files move into place: an interrupt then lands
-    before the first rename or after ``report.json``, never between two files."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None:  # pragma: no cover - not on POSIX
-        yield
-        return
-    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        mask(signal.SIG_SETMASK, old)
+def _previous_artifacts(directory: Path) -> list[str]:
+    """The files of the compile already in ``directory``: what its report lists (read leniently,
+    names only) and every known artifact name present."""
+    names: list[str] = []
+    report = directory / REPORT_NAME
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        if report.is_file() and not report.is_symlink() and report.stat().st_size < 64 << 20:
+            doc = json.loads(report.read_text(encoding="utf-8"))
+            arts = doc.get("artifacts") if isinstance(doc, dict) else None
+            if isinstance(arts, dict):
+                names.extend(str(k) for k in arts)
+    names.extend(n for n in KNOWN_ARTIFACTS if os.path.lexists(directory / n))
+    return names
 
 
 def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
     if isinstance(target, str):
         names = [t.strip() for t in target.split(",") if t.strip()]
-    else:
+    elif isinstance(target, list | tuple) and all(isinstance(t, str) for t in target):
         names = list(target)
+    else:
+        raise ValidationError(
+            f"target must be a backend name, a comma-separated string or a list of names, got "
+            f"{type(target).__name__}"
+        )
     if [n.lower() for n in names] == ["all"]:
         return list(TARGETS), True
     known = [*available_backends(), "all"]
@@ -339,6 +346,15 @@ def compile(
     result = pipe.run(src)
     _check_ir_bound(result.ir, "the Hamiltonian after the pipeline")
     names, lenient = _resolve_targets(target)
+    if any(name in ("qiskit", "cirq") for name in names) and isinstance(result.ir, Hamiltonian):
+        check_qaoa_request(
+            result.ir.num_variables,
+            result.ir.num_interactions,
+            result.ir.l1_norm(),
+            layers=layers,
+            gammas=gammas,
+            betas=betas,
+        )
     natives: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
@@ -439,6 +455,15 @@ def solve(
             f"backend {backend!r} cannot take an embedded problem; embedding is for annealers "
             "(use sa, steepest or tabu, or drop the embed pass)"
         )
+    if plugin in ("qaoa", "qiskit", "cirq") and isinstance(ir, Hamiltonian):
+        check_qaoa_request(
+            ir.num_variables,
+            ir.num_interactions,
+            ir.l1_norm(),
+            **{k: opts[k] for k in ("layers", "gammas", "betas", "shots", "seed") if k in opts},
+        )
+    elif "seed" in opts or "shots" in opts:
+        check_qaoa_request(0, 0, 0.0, shots=opts.get("shots"), seed=opts.get("seed"))
     from qevo_ir.execution.solving import run_backend
 
     start = time.perf_counter()

@@ -6,6 +6,8 @@ and duplicate summation to scipy's compiled COO→CSR conversion.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -20,9 +22,27 @@ ValueArray = npt.NDArray[np.float64]
 
 def as_value_array(values: npt.ArrayLike, what: str) -> ValueArray:
     """A 1-D float64 array of finite values, or :class:`ValidationError` naming ``what``."""
+    raw = values if isinstance(values, np.ndarray) else None
+    if raw is None:
+        try:
+            raw = np.asarray(values)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{what}: not an array of numbers ({exc})") from None
+    kind = raw.dtype.kind
+    # numpy would parse strings ("1.0") and refuse complex with a TypeError; neither is a
+    # coefficient. Objects are accepted when each is a real number.
+    if (
+        kind not in "biuf"
+        and raw.size
+        and (kind != "O" or not all(isinstance(x, numbers.Real) for x in raw.ravel().tolist()))
+    ):
+        raise ValidationError(
+            f"{what}: coefficients must be real numbers, got dtype {raw.dtype}"
+            + (" (complex)" if kind == "c" else " (text)" if kind in "US" else "")
+        )
     try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"{what}: not an array of numbers ({exc})") from None
     if arr.ndim != 1:
         arr = arr.reshape(-1) if arr.size == 0 else arr
@@ -95,12 +115,23 @@ def canonicalize(
         return r, c, d
     csr = sp.csr_matrix((d_in, (lo, hi)), shape=(n, n))
     del lo, hi  # the CSR arrays replace them; keeps the peak near the output size
-    csr.sum_duplicates()  # sorts indices within rows and sums repeats
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        csr.sum_duplicates()  # sorts indices within rows and sums repeats
     counts = np.diff(csr.indptr)
     r = np.repeat(np.arange(n, dtype=np.int64), counts)
     c = csr.indices.astype(np.int64)
     d = np.asarray(csr.data, dtype=np.float64)
     del csr
+    if not np.isfinite(d).all():
+        k = int(np.flatnonzero(~np.isfinite(d))[0])
+        a, b = int(r[k]), int(c[k])
+        terms = d_in[(np.minimum(row, col) == a) & (np.maximum(row, col) == b)]
+        shown = ", ".join(map(repr, terms[:4].tolist())) + (", ..." if len(terms) > 4 else "")
+        raise ValidationError(
+            f"the couplings given for the pair ({a}, {b}) sum to {float(d[k])!r}: the terms "
+            f"[{shown}] overflow float64 when added; give each pair once, or divide every "
+            "coefficient by a common factor"
+        )
     if not keep_zeros:
         nz = d != 0
         if not nz.all():

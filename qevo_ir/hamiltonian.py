@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from qevo_ir.conventions import check_convention, to_energy_sign
 from qevo_ir.coo import IndexArray, ValueArray, as_index_array, as_value_array, canonicalize
-from qevo_ir.errors import LabelError, ValidationError
+from qevo_ir.errors import LabelError, LimitExceeded, ValidationError
 from qevo_ir.variables import Label, VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
 
@@ -613,6 +613,7 @@ def _build(
     n = max(0 if lin is None else len(lin), n_quad)
     if row.size:
         n = max(n, int(row.max()) + 1, int(col.max()) + 1)
+    _check_size(n, len(val))
     if lin is None:
         lin = np.zeros(n)
     elif len(lin) < n:
@@ -620,6 +621,22 @@ def _build(
     else:
         lin = lin.copy()
     return _finish(n, lin, row, col, val, offset, vartype, keep_zeros, VariableTable.range(n))
+
+
+def _check_size(n: int, m: int) -> None:
+    """Refuse, before allocating, more variables than indices can address (2**31 - 1, as in
+    every file format and dimod) or a size over the memory budget."""
+    from qevo_ir.budget import BYTES_PER_COUPLING, BYTES_PER_VARIABLE, check_memory
+
+    if n > 2**31 - 1:
+        raise LimitExceeded(
+            f"{n} variables: more than 2**31 - 1, the most that int32 indices (every file "
+            "format, dimod) can address"
+        )
+    check_memory(
+        float(BYTES_PER_VARIABLE) * n + float(BYTES_PER_COUPLING) * m,
+        f"a Hamiltonian of {n} variables and {m} couplings",
+    )
 
 
 def _finish(
@@ -706,7 +723,9 @@ def _build_labelled(
 
     lin_items: list[tuple[int, float]] = []
     if isinstance(h, Mapping):
-        lin_items = [(idx(k), float(v)) for k, v in h.items()]
+        keys = [idx(k) for k in h]
+        values = as_value_array(list(h.values()), "h") if keys else np.zeros(0)
+        lin_items = list(zip(keys, values.tolist(), strict=True))
     elif h is not None:
         arr = as_value_array(h, "h")
         lin_items = [(idx(i), float(v)) for i, v in enumerate(arr)]
@@ -720,7 +739,7 @@ def _build_labelled(
             vals.append(v)
         row = np.asarray(rows, dtype=np.int64)
         col = np.asarray(cols, dtype=np.int64)
-        val = as_value_array(np.asarray(vals, dtype=np.float64), "couplings")
+        val = as_value_array(vals, "couplings") if vals else np.zeros(0)
         if vartype is SPIN and np.any(row == col):
             k = int(np.flatnonzero(row == col)[0])
             raise ValidationError(

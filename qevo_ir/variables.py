@@ -24,6 +24,14 @@ Label: TypeAlias = Hashable
 _NO_INDEX = -1
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _short(label: object) -> str:
+    text = repr(label) if not isinstance(label, int) or abs(label) < 10**40 else "<a huge int>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_label(label: object) -> Label:
     """Return ``label`` normalised (numpy scalars to Python), or raise :class:`LabelError`.
 
@@ -31,12 +39,30 @@ def check_label(label: object) -> Label:
     """
     if isinstance(label, bool | np.bool_):
         raise LabelError(f"label {label!r}: bool labels are refused (True == 1 would merge them)")
-    if isinstance(label, int | str):
+    if isinstance(label, int):
+        if not _INT64_MIN <= label <= _INT64_MAX:
+            # Python hashes ints modulo 2**61 - 1: unbounded ints would let a file choose
+            # labels that all collide in the label table (quadratic loading). Within int64 at
+            # most eight share a hash.
+            raise LabelError(
+                f"integer label {_short(label)} does not fit a signed 64-bit integer; integer "
+                "labels must lie in [-2**63, 2**63)"
+            )
+        return label
+    if isinstance(label, str):
+        if not label.isascii():
+            try:
+                label.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LabelError(
+                    f"label {_short(label)} holds a lone surrogate; labels must be valid Unicode "
+                    "text (they are written as UTF-8)"
+                ) from None
         return label
     if isinstance(label, np.integer):
         return int(label)
     if isinstance(label, np.str_):
-        return str(label)
+        return check_label(str(label))
     if isinstance(label, tuple):
         return tuple(check_label(item) for item in label)
     if isinstance(label, list):

@@ -15,8 +15,10 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 from types import FrameType
+from typing import TextIO
 
 from qevo_ir._version import __version__
 from qevo_ir.advice import cli_context
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-q",
         action="store_true",
         help="no progress bars (they are drawn on stderr only when it is a terminal)",
+    )
+    parser.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="memory budget, e.g. 512M or 4G (default: half the available memory); inputs and "
+        "sizes that need more are refused before anything is allocated",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
@@ -145,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qevo_ir.execution.progress import quiet
 
     quiet(bool(args.quiet) or bool(getattr(args, "json", False)))
+    from qevo_ir.budget import set_memory_budget
+
+    try:
+        set_memory_budget(getattr(args, "max_memory", None))
+    except QevoError as exc:
+        parser.error(f"--max-memory: {exc}")
     # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = None
@@ -167,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.deadline is not None:  # inside try: a tiny timeout may fire at once
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
-        with cli_context():  # library advice names CLI flags (--force), not keywords
+        with warnings.catch_warnings(), cli_context():  # advice names CLI flags (--force)
+            warnings.showwarning = _one_line_warning
             return int(args.run(args) or 0)
     except KeyboardInterrupt:
         if args.deadline is not None and time.monotonic() >= args.deadline:
@@ -208,6 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old_term)
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning (numpy's included) as one ``qevo: warning:`` line, without the source line."""
+    text = " ".join(str(message).split())
+    print(f"qevo: warning: {category.__name__}: {text}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qevo_ir.atomic import atomic_write_text, check_new
+from qevo_ir.printable import printable
 
 __all__ = ["JSON_VERSION", "dumps", "emit_json", "number", "progress_bar", "table"]
 
@@ -92,7 +93,10 @@ def _default(value: Any) -> Any:
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """A plain aligned text table."""
-    cells = [[str(h) for h in header]] + [[_fmt(c) for c in row] for row in rows]
+    # Labels come from files: escaped, so they can neither forge a line nor drive the terminal.
+    cells = [[printable(str(h)) for h in header]] + [
+        [printable(_fmt(c)) for c in row] for row in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

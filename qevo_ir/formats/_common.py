@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ __all__ = [
     "build_hamiltonian",
     "check_budget",
     "check_indices",
+    "check_regular",
     "decode_text",
     "fail",
     "first_duplicate_pair",
@@ -41,6 +43,7 @@ __all__ = [
     "labels_to_json",
     "load_json",
     "make_table",
+    "open_regular",
     "path_name",
     "prepare_output",
     "read_bounded",
@@ -90,17 +93,19 @@ def read_bounded(path: PathLike, max_bytes: int) -> bytes:
     name = path_name(path)
     try:
         st = os.stat(path)
-    except OSError as exc:
-        fail(name, f"cannot read the file ({exc.strerror or exc})")
-    if stat.S_ISDIR(st.st_mode):
-        fail(name, "is a directory, not a file")
+    except (OSError, ValueError) as exc:
+        fail(name, f"cannot read the file ({getattr(exc, 'strerror', None) or exc})")
+    check_regular(name, st.st_mode)
     if st.st_size > max_bytes:
         raise FileTooLarge(
             f"{name}: the file has {st.st_size} bytes, over the {max_bytes}-byte limit; "
             "pass a larger max_bytes if it is trusted"
         )
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: a FIFO swapped in after the stat cannot block the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
+            check_regular(name, os.fstat(fh.fileno()).st_mode)
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         fail(name, f"cannot read the file ({exc.strerror or exc})")
@@ -111,8 +116,40 @@ def read_bounded(path: PathLike, max_bytes: int) -> bytes:
     return data
 
 
+def check_regular(name: str, mode: int) -> None:
+    """Fail unless ``mode`` is a regular file's: a FIFO would block, a device never end."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        fail(name, "is a directory, not a file")
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode))
+        else "not a regular file"
+    )
+    fail(name, f"is {kind}; only regular files are read (a FIFO would block, a device not end)")
+
+
+def open_regular(path: PathLike, name: str) -> IO[bytes]:
+    """``path`` opened for reading, refusing (without blocking) anything but a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:
+        fail(name, f"cannot read the file ({getattr(exc, 'strerror', None) or exc})")
+    fh = os.fdopen(fd, "rb")
+    try:
+        check_regular(name, os.fstat(fd).st_mode)
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
 def decode_text(data: bytes, name: str) -> str:
-    """``data`` as UTF-8 text (a leading BOM dropped), refusing binary content."""
+    """``data`` as UTF-8 text (a leading BOM dropped, line ends made ``\\n``), refusing binary
+    content."""
     if not data.strip():
         fail(name, "the file is empty")
     if b"\x00" in data:
@@ -121,7 +158,12 @@ def decode_text(data: bytes, name: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         fail(name, f"is not UTF-8 text (invalid byte at offset {exc.start})")
-    return text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        # Universal newlines, as Python's text files (and so dimod's COO reader) read them:
+        # "\r\n" and a bare "\r" end a line like "\n", inside comments too.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def check_budget(name: str, num_variables: int, num_interactions: int, max_bytes: int) -> None:
@@ -132,6 +174,15 @@ def check_budget(name: str, num_variables: int, num_interactions: int, max_bytes
             f"{name}: declares {num_variables} variables and {num_interactions} couplings, "
             f"which need {need} bytes of arrays, over the {max_bytes}-byte limit; pass a larger "
             "max_bytes if the file is trusted"
+        )
+    from qevo_ir.budget import BYTES_PER_COUPLING, BYTES_PER_VARIABLE, human, memory_budget
+
+    peak = BYTES_PER_VARIABLE * num_variables + BYTES_PER_COUPLING * num_interactions
+    if peak > memory_budget():
+        raise FileTooLarge(
+            f"{name}: declares {num_variables} variables and {num_interactions} couplings, "
+            f"which need about {human(peak)} of memory to read and convert, over the budget of "
+            f"{human(memory_budget())} (--max-memory, default half the available memory)"
         )
 
 
@@ -162,17 +213,52 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_BIG_EXPONENT = re.compile(r"[eE][+]?0*[1-9][0-9]{2}")
+_DIGITS_ONLY = bytes(b if 48 <= b <= 57 else 32 for b in range(256))
+
+
+def _maybe_huge_number(text: str) -> bool:
+    """Whether ``text`` may hold a number literal that overflows float64: one with a 3-digit
+    exponent, or a run of 200 digits (k digits with an exponent of at most 99 stay below
+    ``10**(k + 99)``, finite while k < 209). Both scans run at C speed."""
+    if _BIG_EXPONENT.search(text):
+        return True
+    digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_ONLY)
+    return b"0" * 200 in digits
+
+
+#: Largest JSON document read by default: Python's parser takes about 16 bytes of memory and
+#: 0.05-0.2 s per megabyte of text; larger problems belong in ``.npz``.
+JSON_MAX_BYTES = 128 << 20
+
+
+def _check_json_size(text: str, name: str) -> None:
+    from qevo_ir.budget import JSON_BYTES_PER_BYTE, human, memory_budget
+
+    limit = min(JSON_MAX_BYTES, memory_budget() // JSON_BYTES_PER_BYTE)
+    if len(text) > limit:
+        raise FileTooLarge(
+            f"{name}: a JSON document of {human(len(text))} is over the {human(limit)} limit "
+            f"(parsing JSON takes about {JSON_BYTES_PER_BYTE}x its size in memory); write large "
+            "problems as .npz, or raise --max-memory"
+        )
+
+
 def load_json(text: str, name: str, where: str = "") -> Any:
     """Parse ``text`` strictly: no NaN/Infinity, no duplicate keys, bounded nesting.
 
     ``where`` prefixes the messages (e.g. ``"header.npy: "`` for JSON inside another file).
     """
     name = f"{name}: {where.removesuffix(': ')}" if where else name
+    _check_json_size(text, name)
+    # A number literal can overflow float64 only with a 3-digit exponent or 200+ digits; without
+    # one in the text, C's float parser is exact and 3x faster than a Python hook per number.
+    parse_float = _finite_float if _maybe_huge_number(text) else None
     try:
         return json.loads(
             text,
             parse_constant=_refuse_constant,
-            parse_float=_finite_float,
+            parse_float=parse_float,
             object_pairs_hook=_unique_keys,
         )
     except _Refused as exc:

@@ -20,6 +20,7 @@ from qevo_ir.formats._common import (
     decode_text,
     fail,
     load_json,
+    open_regular,
     path_name,
     read_bounded,
 )
@@ -172,7 +173,7 @@ def detect_format(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The format name of the file at ``path``, from its content (the extension as a hint)."""
     name = path_name(path)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, name) as fh:
             head = fh.read(_HEAD_BYTES)
     except OSError as exc:
         fail(name, f"cannot read the file ({exc.strerror or exc})")
@@ -233,7 +234,7 @@ def read_document(
     fmt = _check_format_name(format, name) if format is not None else None
     if fmt is None:
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path, name) as fh:
                 head = fh.read(_HEAD_BYTES)
         except OSError as exc:
             fail(name, f"cannot read the file ({exc.strerror or exc})")

@@ -13,7 +13,6 @@ import contextlib
 import json
 import math
 import os
-import stat
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -30,12 +29,15 @@ from qevo_ir.formats._common import (
     FileTooLarge,
     PathLike,
     build_hamiltonian,
+    check_budget,
     check_indices,
+    check_regular,
     fail,
     labels_from_json,
     labels_to_json,
     load_json,
     make_table,
+    open_regular,
     path_name,
     prepare_output,
     strict_int,
@@ -179,17 +181,16 @@ def read_document(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Qevo
 def _check_file(path: PathLike, name: str, max_bytes: int) -> None:
     try:
         st = os.stat(path)
-    except OSError as exc:
-        fail(name, f"cannot read the file ({exc.strerror or exc})")
-    if not stat.S_ISREG(st.st_mode):
-        fail(name, "is not a regular file")
+    except (OSError, ValueError) as exc:
+        fail(name, f"cannot read the file ({getattr(exc, 'strerror', None) or exc})")
+    check_regular(name, st.st_mode)
     if st.st_size > max_bytes:
         raise FileTooLarge(
             f"{name}: the file has {st.st_size} bytes, over the {max_bytes}-byte limit; pass a "
             "larger max_bytes if it is trusted"
         )
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, name) as fh:
             magic = fh.read(4)
     except OSError as exc:
         fail(name, f"cannot read the file ({exc.strerror or exc})")
@@ -246,6 +247,7 @@ def _read_npz(npz: Any, name: str, max_bytes: int) -> QevoDocument:
     shapes = {key: _npy_header(zf, info, name, *_MEMBERS[key]) for key, info in members.items()}
     n = shapes["linear"][0]
     m = shapes["row"][0]
+    check_budget(name, n, m, max_bytes)  # before any member is inflated
     for key in ("col", "quad"):
         if shapes[key][0] != m:
             fail(name, f"{key}.npy has {shapes[key][0]} entries, row.npy has {m}")

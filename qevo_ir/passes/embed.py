@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qevo_ir.budget import check_memory
 from qevo_ir.embedded import (
     EmbeddedHamiltonian,
     TargetGraph,
@@ -108,7 +109,43 @@ def target_graph(topology: str, m: int | None = None, t: int | None = None) -> T
         )
     if topology == "pegasus" and mm < 2:
         raise ValidationError("pegasus needs m >= 2 (pegasus(1) has no qubits)")
+    qubits, edges = graph_size(topology, mm, tt)
+    if edges > MAX_GRAPH_COUPLERS:
+        raise LimitExceeded(
+            f"the target graph {topology}(m={mm}, t={tt}) has {qubits} qubits and about {edges} "
+            f"couplers, over the limit of {MAX_GRAPH_COUPLERS} (building it alone would take "
+            f"about {edges * BYTES_PER_GRAPH_EDGE / 2**30:.1f} GiB and minutes); choose a "
+            "smaller m or t"
+        )
+    check_memory(
+        float(edges) * BYTES_PER_GRAPH_EDGE,
+        f"the target graph {topology}(m={mm}, t={tt}) with {qubits} qubits and up to {edges} "
+        "couplers",
+        "choose a smaller m or t",
+    )
     return _target_graph(topology, mm, tt)
+
+
+#: Peak bytes per coupler of building a target graph and embedding into it: networkx takes
+#: about 223 (measured on zephyr(8, 4)), then the arrays, minorminer's own copy and the clique
+#: cache.
+BYTES_PER_GRAPH_EDGE = 1024
+#: Largest target graph built: every D-Wave graph up to m = 64 with t <= 4 fits (zephyr(64, 4):
+#: 1.3 million couplers); zephyr(64, 16) (18 million) does not.
+MAX_GRAPH_COUPLERS = 4_000_000
+
+
+def graph_size(topology: str, m: int, t: int | None) -> tuple[int, int]:
+    """``(qubits, an upper bound on the couplers)`` of ``topology(m[, t])``, from formulas."""
+    if topology == "chimera":
+        tt = t or 4
+        return 2 * m * m * tt, m * m * tt * tt + 2 * m * (m - 1) * tt
+    if topology == "pegasus":
+        qubits = 24 * m * (m - 1)
+        return qubits, qubits * 15 // 2
+    tt = t or 4
+    qubits = 4 * tt * m * (2 * m + 1)
+    return qubits, qubits * (2 * tt + 2)
 
 
 @functools.lru_cache(maxsize=16)
@@ -337,6 +374,8 @@ def _embed(
     lengths = np.fromiter((len(c) for c in chains), dtype=np.int64, count=n)
     value, rule = resolve_chain_strength(src, lengths, chain_strength, prefactor)
     embedded = EmbeddedHamiltonian.build(src, graph, chains, value)
+    if rule == "certified":
+        _check_certificate_survives_rounding(embedded, value)
     details: dict[str, Any] = {
         "converted_to_spin": hamiltonian.vartype is BINARY,
         "method_used": used,
@@ -349,6 +388,30 @@ def _embed(
     if note:
         details["cache_note"] = note
     return embedded, details
+
+
+def _check_certificate_survives_rounding(embedded: EmbeddedHamiltonian, value: float) -> None:
+    """Refuse a certified chain strength whose margin float64 cannot resolve.
+
+    In exact arithmetic a chain strength above the threshold makes every broken chain cost at
+    least the margin ``C - threshold``; evaluated in float64, a target energy carries a rounding
+    error up to about ``(terms) · 2**-52 · (|offset| + Σ|h| + Σ|J|)``. When that reaches the
+    margin (coefficients of 1e-112 beside an offset of 1, say), target ground states with broken
+    chains tie with the certified ones and the certificate no longer holds in practice.
+    """
+    threshold = embedded.certified_threshold()
+    margin = value - threshold
+    target = embedded.target
+    terms = target.num_variables + target.num_interactions + 1
+    rounding = terms * 2.0**-52 * target.l1_norm()
+    if threshold > 0 and not margin > rounding:
+        raise ValidationError(
+            f"embed: the certified chain strength {value!r} exceeds the threshold {threshold!r} "
+            f"by {margin:.3g}, below the float64 rounding of the target's energies (about "
+            f"{rounding:.3g}, from |offset| + sum|h| + sum|J| = {target.l1_norm():.3g}); the "
+            "certificate would not hold when energies are computed. Drop the offset or rescale "
+            "the problem (normalize) first"
+        )
 
 
 # ----------------------------------------------------------------------------- the pass

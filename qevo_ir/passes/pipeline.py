@@ -93,6 +93,11 @@ def _tokenize(text: str) -> list[_Token]:
                 )
             word = m.group()
             is_int = re.fullmatch(r"[+-]?\d+", word) is not None
+            if is_int and len(word.lstrip("+-")) > 300:  # past float64 and int()'s digit limit
+                raise PipelineError(
+                    f"pipeline: the integer at column {i + 1} has {len(word)} digits; numbers in "
+                    "a pipeline stay within float64 (at most 300 digits)"
+                )
             value: Any = int(word) if is_int else float(word)
             if isinstance(value, float) and not math.isfinite(value):
                 raise PipelineError(f"pipeline: number {word!r} at column {i + 1} is not finite")
@@ -254,7 +259,10 @@ def _convert(value: Any, tp: Any) -> Any:
         raise _Mismatch
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise _Mismatch from None
         raise _Mismatch
     if tp is str:
         if isinstance(value, str):

@@ -66,6 +66,11 @@ def quantize_coefficients(
     return np.clip(m * step, lo, hi)
 
 
+#: The largest α used when the exact one overflows: a power of two (so scaling stays exact)
+#: with 2**23 of headroom below DBL_MAX.
+_MAX_ALPHA = 2.0**1000
+
+
 def _scale_factor(
     h: npt.NDArray[np.float64],
     J: npt.NDArray[np.float64],
@@ -84,10 +89,16 @@ def _scale_factor(
                         f"precision: {what} has {side} values but the {what} range "
                         f"[{lo}, {hi}] has no {side} side"
                     )
-                limits.append(room / mag)
+                with np.errstate(over="ignore"):  # inf is handled below
+                    limits.append(float(np.float64(room) / mag))
     if not limits:
         return 1.0
     alpha = min(limits)
+    if alpha == np.inf:
+        # Every coefficient is so small (subnormal) that room/|c| overflows: scale by the
+        # largest power of two that leaves headroom. That is exact (the coefficients move into
+        # the normal range) and they stay inside the device ranges.
+        alpha = _MAX_ALPHA
     if not np.isfinite(alpha) or alpha <= 0:
         raise ValidationError(
             f"precision: the scale factor {alpha!r} is not a finite positive number (the "
@@ -104,7 +115,8 @@ def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
     """``(ground energy, sorted basis indices of every ground state)`` of a small SPIN problem.
 
     Uses the core enumeration kernel (:func:`qevo_ir.solvers.enumerate.enumerate_ising`).
-    Ties: within ``1e-9 · max(1, |offset| + Σ|h| + Σ|J|)`` of the minimum.
+    Ties: within ``1e-9 · (|offset| + Σ|h| + Σ|J|)`` of the minimum (relative, so tiny problems
+    keep their ground states apart).
     """
     n = ham.num_variables
     if n > _GROUND_CHECK_MAX:
@@ -117,7 +129,9 @@ def ground_states(ham: Hamiltonian) -> tuple[float, npt.NDArray[np.int64]]:
             f"{_ENUMERATE_BOUND_LIMIT:g} so that energies stay finite, got {bound:.4g}; "
             "rescale the problem first (Hamiltonian.scaled)"
         )
-    atol = 1e-9 * max(1.0, bound)
+    # Relative to the problem's own scale: an absolute floor (1e-9) would make every state of a
+    # problem with coefficients of 1e-112 a ground state.
+    atol = max(1e-9 * bound, 1e-290)  # the kernel needs a normal float (1/atol finite)
     res = enumerate_ising(
         spin.linear,
         spin.row,
@@ -188,7 +202,12 @@ class Precision(CompilerPass):
         h_rng, j_rng = self.ranges()
         h, J = spin.linear, spin.quad
         alpha = _scale_factor(h, J, h_rng, j_rng)
-        offset = alpha * spin.offset
+        if alpha == _MAX_ALPHA and spin.offset:
+            # Keep the scaled offset finite too (still a power of two).
+            _, exp = np.frexp(np.finfo(np.float64).max / abs(spin.offset))
+            alpha = min(alpha, float(2.0 ** (int(exp) - 3)))
+        with np.errstate(over="ignore"):  # checked just below
+            offset = alpha * spin.offset
         if not np.isfinite(offset):
             raise ValidationError(f"precision: the offset times α = {alpha!r} overflows")
         ah, aJ = alpha * h, alpha * J

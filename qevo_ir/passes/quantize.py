@@ -65,6 +65,9 @@ def substitute(
         if penalty is None:
             R = float(np.abs(lin).sum() + np.abs(quad).sum())
             A = 2.0 * R if R > 0 else 1.0
+            # A penalty under the rounding of the energies (R tiny beside the offset) would be
+            # lost: infeasible and feasible energies would compare equal.
+            A = max(A, 64.0 * float(np.spacing(abs(offset) + R)))
         else:
             A = float(penalty)
         members = enc.one_hot[enc.parameter]

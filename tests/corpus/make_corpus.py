@@ -244,8 +244,12 @@ def report_doc(**changes: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": "qevo-compile-report",
         "version": 1,
+        "source": {"type": "Hamiltonian", "hash": "0" * 64},
         "pipeline": "",
         "passes": [],
+        "exact": True,
+        "total_energy_bound": 0.0,
+        "energy_scale": 1.0,
         "targets": {"exact": {"backend": "exact", "options": {}, "seconds": 0.0}},
         "artifacts": {
             "source.qevo.json": {"target": "source", "sha256": "0" * 64, "bytes": 1},
@@ -738,9 +742,17 @@ def build(out: Path) -> list[Entry]:
         "labels_huge_int.json",
         dumps(qevo_doc(labels=[10**30, -(10**30), 0])),
         category="labels",
+        match="does not fit a signed 64-bit integer",
+        note="integer labels beyond int64: refused, since Python hashes ints modulo 2**61 - 1 and "
+        "unbounded ints could all collide in the label table (issue 15)",
+    )
+    add(
+        "labels_int64_edges.json",
+        dumps(qevo_doc(labels=[2**63 - 1, -(2**63), 0])),
+        category="labels",
         expect="ok",
         compute="ok",
-        note="integer labels beyond int64",
+        note="integer labels at the int64 limits",
     )
 
     # -- self-loops and shapes ---------------------------------------------------------------
@@ -1401,6 +1413,38 @@ def build(out: Path) -> list[Entry]:
         "fail",
         "content differs",
         "well-formed report whose sha256s do not match the files",
+    )
+    report(
+        "report_artifacts_empty.json",
+        '{"artifacts": {}}\n',
+        "error",
+        "not a qevo compile report",
+        "no format, version, source or artifact: was accepted with every check passed",
+    )
+    report(
+        "report_no_source_hash.json",
+        dumps(report_doc(source={"type": "Hamiltonian"})),
+        "error",
+        "source",
+        "a report without the source's content hash",
+    )
+    report(
+        "report_sha_not_hex.json",
+        dumps(
+            report_doc(
+                artifacts={"compiled.qevo.json": {"target": "ir", "sha256": "x", "bytes": 1}}
+            )
+        ),
+        "error",
+        "sha256",
+        "a sha256 that is not 64 hex digits",
+    )
+    report(
+        "report_version_2.json",
+        dumps(report_doc(version=2)),
+        "error",
+        "version",
+        "an unknown report version",
     )
     missing = dict(report_doc()["artifacts"])
     missing["bqm.json"] = {"target": "dimod", "sha256": "0" * 64, "bytes": 1}

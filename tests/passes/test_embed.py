@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qevo_ir.embedded import (
@@ -54,9 +54,14 @@ def _brute_force(ham: Hamiltonian) -> tuple[float, np.ndarray]:
     except ImportError:
         states = all_assignments(ham.num_variables, SPIN)
         e = ham.energies(states)
-        tol = 1e-9 * (1 + np.abs(e).max())
+        tol = 1e-9 * np.abs(e).max()
         return float(e.min()), states[e <= e.min() + tol]
-    res = enumerate_ising(ham.linear, ham.row, ham.col, ham.quad, ham.offset, max_states=1 << 20)
+    # Ties within 1e-9 of the problem's own scale (an absolute floor would merge every state
+    # of a problem whose coefficients are 1e-112).
+    scale = abs(ham.offset) + float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum())
+    res = enumerate_ising(
+        ham.linear, ham.row, ham.col, ham.quad, ham.offset, max_states=1 << 20, atol=1e-9 * scale
+    )
     level = res.levels[0]
     assert not level.truncated
     return level.energy, level.states
@@ -208,6 +213,11 @@ def _check_ground_states(ham: Hamiltonian, emb: EmbeddedHamiltonian) -> None:
 @settings(max_examples=20, deadline=None)
 @given(
     hamiltonians(min_variables=1, max_variables=4, vartype=SPIN, extreme=False, density=1.0),
+)
+@example(  # issue 15: coefficients of 1e-112 (the test's tolerance used to merge all states)
+    Hamiltonian.from_ising(
+        [3e-112, -2e-112, 1e-112], {(0, 1): 3e-112, (1, 2): -2e-112, (0, 2): 1.5e-112}
+    )
 )
 def test_certified_ground_states_unembed_to_source_ground_states_chimera1(ham: Hamiltonian) -> None:
     emb = embed_into(

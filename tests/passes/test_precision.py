@@ -196,8 +196,11 @@ def test_refusals() -> None:
         Precision(h_range=(1.0, 2.0))
     with pytest.raises(PipelineError, match="noise"):
         Precision(noise=1.5)
-    with pytest.raises(ValidationError, match="not a finite positive number"):
-        Pipeline.parse("precision").run(Hamiltonian.from_ising([1e-310]))
+    # Only subnormal coefficients (room/|h| overflows): scaled by 2**1000, exactly (issue 15;
+    # this used to be refused with "not a finite positive number").
+    tiny = Pipeline.parse("precision").run(Hamiltonian.from_ising([1e-310]))
+    assert tiny.records[0].details["alpha"] == 2.0**1000
+    assert tiny.total_energy_bound == pytest.approx(1e-310)
     with pytest.raises(ValidationError, match="has no negative side"):
         Pipeline.parse("precision(h_range=[0, 1])").run(Hamiltonian.from_ising([-1.0]))
     big = Hamiltonian.from_ising(np.ones(30))

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from qevo_ir import (
@@ -37,6 +37,21 @@ def _binary(samples: np.ndarray, vartype: object) -> np.ndarray:
     bits=st.integers(1, 3),
     levels=st.integers(2, 4),
 )
+@example(
+    # The test always failed when commented parts were varied together.
+    model=ParameterModel(
+        Q=np.array([[0.0]]),
+        g=np.array([2.14074255e-167]),
+        c=1.0,
+        lower=np.array([0.0]),
+        upper=np.array([1.0]),
+        integer=np.array([False]),
+        names=(),
+        block=np.array([0]),
+    ),
+    bits=1,  # or any other generated value
+    levels=2,  # or any other generated value
+).via("discovered failure")
 def test_every_encoding_is_exact_on_every_assignment(
     model: ParameterModel, encoding: str, bits: int, levels: int
 ) -> None:

@@ -8,6 +8,7 @@ In-process for speed; a sample runs as real subprocesses to prove exit codes and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -134,7 +135,9 @@ def test_verify_with_every_malformed_ir(
     cli: Callable[..., Any],
 ) -> None:
     """``compiled.qevo.json`` replaced by each malformed corpus file: exit 1, the IR named as
-    changed (sha256) and unreadable with the reader's own message; no traceback, no hang."""
+    changed (sha256) and not parsed; with the report's hash and size updated to match (a
+    tampered folder), the IR is parsed and named unreadable with the reader's own message. No
+    traceback, no hang."""
     for e in entries:
         if e["kind"] != "hamiltonian" or e["expect"] != "error":
             continue
@@ -147,9 +150,19 @@ def test_verify_with_every_malformed_ir(
         assert res.err == ""
         checks = json.loads(res.out)["checks"]
         failed = {(c["artifact"], c["check"]) for c in checks if not c["ok"]}
+        assert ("compiled.qevo.json", "sha256") in failed, e["file"]
+        report = json.loads((target / "report.json").read_text())
+        data = (target / "compiled.qevo.json").read_bytes()
+        report["artifacts"]["compiled.qevo.json"].update(
+            sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
+        )
+        (target / "report.json").write_text(json.dumps(report))
+        res = cli("verify", target, "--json")
+        assert res.seconds < SECONDS, e["file"]
+        assert res.code == 1, (e["file"], res.err)
+        checks = json.loads(res.out)["checks"]
+        failed = {(c["artifact"], c["check"]) for c in checks if not c["ok"]}
         assert ("compiled.qevo.json", "read") in failed, e["file"]
-        if e["file"] != "valid_n1.json":
-            assert ("compiled.qevo.json", "sha256") in failed, e["file"]
         shutil.rmtree(target)
 
 

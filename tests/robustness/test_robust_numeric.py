@@ -76,9 +76,11 @@ def test_precision_with_couplings_of_1e_minus_300() -> None:
         _precision(_chain([1e-300, -5e-301], offset=1e10))
 
 
-def test_precision_with_only_subnormal_coefficients_is_a_clear_error() -> None:
-    with pytest.raises(ValidationError, match="not a finite positive number"):
-        _precision(_chain([5e-324]))
+def test_precision_with_only_subnormal_coefficients_scales_by_a_power_of_two() -> None:
+    """``room/|J|`` overflows for ``J = 5e-324``: α is 2**1000 (exact), not a refusal (issue 15)."""
+    out, rec = _precision(_chain([5e-324]))
+    assert rec["details"]["alpha"] == 2.0**1000
+    assert _finite(out)
 
 
 def test_precision_without_rounding_reports_underflow() -> None:

@@ -38,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         for r in results:
-            print(f"{'ok  ' if r.ok else 'FAIL'}  {r.artifact:<26} {r.check:<9} {r.detail}")
+            print(r.line())
         print("verified: every check passed" if ok else "verification FAILED")
     return 0 if ok else EXIT_MISMATCH
