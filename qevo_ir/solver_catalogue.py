@@ -42,7 +42,7 @@ OPTION_KINDS: dict[str, str] = {
     "proposal_acceptance_criteria": "str",
     "large_sparse_opt": "bool",
     "tenure": "int",
-    "timeout": "int",
+    "read_timeout_ms": "int",  # tabu's per-read limit; ``timeout`` is the whole solve's deadline
     "num_restarts": "int",
     "energy_threshold": "float",
     "coefficient_z_first": "int",
@@ -65,6 +65,8 @@ OPTION_KINDS: dict[str, str] = {
     "max_states": "int",
     "atol": "float",
     "max_variables": "int",
+    "method": "str",
+    "memory_limit": "int",
 }
 
 _SA = (
@@ -76,7 +78,7 @@ _STEEPEST = (
     "num_reads", "seed", "initial_states_generator", "large_sparse_opt", "chain_break_method"
 )  # fmt: skip
 _TABU = (
-    "num_reads", "seed", "tenure", "timeout", "num_restarts", "energy_threshold",
+    "num_reads", "seed", "tenure", "read_timeout_ms", "num_restarts", "energy_threshold",
     "coefficient_z_first", "coefficient_z_restart", "lower_bound_z", "initial_states_generator",
     "chain_break_method",
 )  # fmt: skip
@@ -125,9 +127,11 @@ SOLVER_INFO: dict[str, SolverInfo] = {
     s.name: s
     for s in (
         SolverInfo(
-            "exact", "exact", {}, "exhaustive enumeration: ground energy, all ground states, "
-            "degeneracy, lowest levels", ("num_levels", "max_states", "atol", "max_variables"),
-            "at most 34 variables by default (max_variables); 2^n states are enumerated",
+            "exact", "exact", {}, "exact and certified: ground energy, ground states, "
+            "degeneracy (enumeration: lowest levels too; tree decomposition: ground level)",
+            ("num_levels", "max_states", "atol", "max_variables", "method", "memory_limit"),
+            "enumeration up to 34 variables (max_variables); any size whose tree-decomposition "
+            "tables fit memory_limit (method=auto|enumerate|tree)",
         ),
         SolverInfo(
             "sa", "dimod", {"sampler": "sa"}, "simulated annealing (dwave-samplers)", _SA,

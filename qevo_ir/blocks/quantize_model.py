@@ -212,7 +212,7 @@ def quantize_model(
         if not bool(torch.isfinite(module.weight.detach()).all()):
             raise ValidationError(f"layer {name!r}: the weight has NaN or Inf entries")
     was_training = qmodel.training
-    qmodel.eval()
+    qmodel.train(False)  # eval mode
     reports: dict[str, LayerReport] = {}
     try:
         captured = _capture(torch, qmodel, targets, batches, keep=not sequential)

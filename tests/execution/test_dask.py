@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import qevo_ir
-from qevo_ir.errors import CapabilityError, TaskError
+from qevo_ir.errors import LimitExceeded, TaskError
 from qevo_ir.execution import TaskContext, derive_seed, map_tasks
 from qevo_ir.results import SampleResult
 from qevo_ir.testing.conformance import random_hamiltonian
@@ -101,11 +101,13 @@ def test_a_worker_killed_mid_batch_still_completes_identically(client: Any) -> N
 
 def test_task_errors_on_the_cluster_are_typed_and_named(client: Any) -> None:
     problems: list[Any] = [random_hamiltonian(6, "SPIN", seed=i) for i in range(3)]
-    problems.insert(1, random_hamiltonian(40, "SPIN", seed=0))
-    with pytest.raises(TaskError, match=r"problem 1 failed: CapabilityError") as info:
+    row, col = np.triu_indices(40, 1)  # dense: too wide for the tree, too many to enumerate
+    dense = qevo_ir.Hamiltonian(np.ones(40), row, col, np.ones(len(row)), 0.0, vartype="SPIN")
+    problems.insert(1, dense)
+    with pytest.raises(TaskError, match=r"problem 1 failed: LimitExceeded") as info:
         qevo_ir.solve_many(problems, "exact", executor=client)
     assert info.value.index == 1
-    assert isinstance(info.value.error, CapabilityError)
+    assert isinstance(info.value.error, LimitExceeded)
 
 
 def test_the_command_line_reaches_a_scheduler(

@@ -14,7 +14,12 @@ import psutil
 import pytest
 
 import qevo_ir
-from qevo_ir.errors import CapabilityError, DeadlineExceeded, TaskError, ValidationError
+from qevo_ir.errors import (
+    DeadlineExceeded,
+    LimitExceeded,
+    TaskError,
+    ValidationError,
+)
 from qevo_ir.execution import TaskContext, derive_seed, map_tasks
 from qevo_ir.results import SampleResult
 from qevo_ir.testing.conformance import random_hamiltonian
@@ -23,6 +28,11 @@ from qevo_ir.testing.problems import chimera_ising
 
 def _square(item: int, ctx: TaskContext[Any]) -> tuple[int, int, int | None, Any]:
     return item * item, ctx.index, ctx.seed, ctx.shared
+
+
+def _dense(n: int) -> qevo_ir.Hamiltonian:
+    row, col = np.triu_indices(n, 1)
+    return qevo_ir.Hamiltonian(np.ones(n), row, col, np.ones(len(row)), 0.0, vartype="SPIN")
 
 
 def _problems(count: int, n: int = 14) -> list[qevo_ir.Hamiltonian]:
@@ -97,13 +107,11 @@ def test_local_pool_results_equal_in_process_for_1_and_2_workers() -> None:
 
 def test_a_failing_problem_is_a_typed_error_naming_it() -> None:
     problems: list[Any] = _problems(3, n=6)
-    problems.insert(2, random_hamiltonian(40, "SPIN", seed=1))  # over the exact limit
-    with pytest.raises(
-        TaskError, match=r"problem 2 failed: CapabilityError: .* at most 34"
-    ) as info:
+    problems.insert(2, _dense(40))  # too wide for the tree method, too many to enumerate
+    with pytest.raises(TaskError, match=r"problem 2 failed: LimitExceeded: .*at most 34") as info:
         qevo_ir.solve_many(problems, "exact", workers=2)
     assert info.value.index == 2
-    assert isinstance(info.value.error, CapabilityError)
+    assert isinstance(info.value.error, LimitExceeded)
 
 
 def _pool_workers() -> list[psutil.Process]:

@@ -29,8 +29,9 @@ def dense40(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def zero34(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """34 variables, no terms: every one of 2**34 states is a ground state, so the exact solver
-    must visit them all (no pruning helps); it runs about a minute on two cores."""
+    """34 variables, no terms: every one of 2**34 states is a ground state, so enumeration
+    (``--option method=enumerate``; the tree method would finish at once) must visit them all
+    (no pruning helps); it runs about a minute on two cores."""
     path = tmp_path_factory.mktemp("limits") / "zero34.coo"
     path.write_text("# vartype=SPIN\n# num_variables=34\n")
     return path
@@ -68,8 +69,8 @@ def test_timeout_stops_a_long_exact_solve(
 ) -> None:
     out = tmp_path / "result.json"
     started = time.monotonic()
-    res = qevo_proc("--timeout", "1", "solve", zero34, "--backend", "exact", "-o", out,
-                    timeout=60)  # fmt: skip
+    res = qevo_proc("--timeout", "1", "solve", zero34, "--backend", "exact",
+                    "--option", "method=enumerate", "-o", out, timeout=60)  # fmt: skip
     elapsed = time.monotonic() - started
     res.assert_one_line_error("--timeout", "nothing was written")
     # Interpreter start-up (~1-2 s) + the 1 s limit + a little: far from the minute it needs.
@@ -96,7 +97,17 @@ def test_ctrl_c_stops_a_long_exact_solve(
     seconds on many): exit 130 within seconds, one line, nothing written."""
     out = tmp_path / "result.json"
     started = time.monotonic()
-    code, err = interrupt("solve", signal.SIGINT, "solve", zero34, "-o", out, delay=0.5)
+    code, err = interrupt(
+        "solve",
+        signal.SIGINT,
+        "solve",
+        zero34,
+        "--option",
+        "method=enumerate",
+        "-o",
+        out,
+        delay=0.5,
+    )
     assert code == 130, err
     assert err.strip().splitlines() == ["qevo: interrupted; nothing partial was written"]
     assert time.monotonic() - started < 15.0
