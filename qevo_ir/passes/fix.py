@@ -1,12 +1,15 @@
 """The ``fix`` pass: substitute given variable values and provably optimal ones (exact).
 
-Given values come as ``label=value`` strings. Provably optimal values come from one of two
-rules (``method``): ``roof_duality`` (strong, or with ``strict=false`` also weak, persistencies
-of roof duality, from ``dwave-preprocessing``, extra ``roof``; its lower bound goes into the
-report) or ``dominance`` (numpy only: SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
+Given values come as ``label=value`` strings. Provably optimal values come from the
+``dominance`` rule (numpy only: SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
 ``|h_i| > Σ_j |J_ij|``, repeated to a fixpoint; BINARY problems through their exact SPIN form).
-``auto`` (the default) is roof duality when installed, else dominance. The reduced problem's
-energies equal the original's at the decoded samples (``specs/passes.md``).
+``method="roof_duality"`` is refused: the persistencies that ``dwave-preprocessing`` 0.6.11
+returned here were measured wrong (on 300 random integer problems of 4–12 variables, 19 of its
+strict fixes disagreed with every exact ground state, e.g. an isolated variable with bias +6
+fixed to 1), so they cannot back an ``exact`` pass. Its lower bound held on every problem tried
+and is used for result certificates (:mod:`qevo_ir.solvers.bounds`). ``auto`` (the default) is
+dominance. The reduced problem's energies equal the original's at the decoded samples
+(``specs/passes.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.errors import LabelError, PipelineError, ValidationError
+from qevo_ir.errors import CapabilityError, LabelError, PipelineError, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.variables import Label, VariableTable
@@ -151,10 +154,9 @@ class Fix(CompilerPass):
     """Fix given variables and provably optimal ones (roof duality or dominance); exact.
 
     Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``),
-    ``roof`` (apply a rule at all; default true), ``method`` (``auto``, ``roof_duality``,
-    ``dominance``; module docstring) and ``strict`` (roof duality: strong persistencies only,
-    every optimum keeps the fixed values; ``false`` adds weak ones, at least one optimum keeps
-    them). Energies are preserved: ``E_out(y) = E_in(decode(y))``.
+    ``roof`` (apply a rule at all; default true), ``method`` (``auto`` = ``dominance``;
+    ``roof_duality`` is refused, module docstring) and ``strict`` (kept for the roof-duality
+    option's signature). Energies are preserved: ``E_out(y) = E_in(decode(y))``.
     """
 
     name = "fix"
@@ -172,8 +174,6 @@ class Fix(CompilerPass):
             )
 
     def apply(self, ir: Any) -> PassOutput:
-        from qevo_ir.solvers.bounds import roof_duality, roof_duality_available
-
         ham: Hamiltonian = ir
         n = ham.num_variables
         given_idx, given_val = parse_assignments(self.values, ham.variables, ham.vartype.values)
@@ -182,32 +182,24 @@ class Fix(CompilerPass):
         rounds = 0
         roof_count = 0
         dominance_count = 0
-        method = self.method
-        if method == "auto":
-            method = "roof_duality" if roof_duality_available() else "dominance"
+        method = "dominance" if self.method == "auto" else self.method
+        if method == "roof_duality" and self.roof:
+            raise CapabilityError(
+                "fix(method=roof_duality) is refused: dwave-preprocessing's persistencies were "
+                "measured wrong on this build (fixes that no ground state has), so they cannot "
+                "back an exact pass; use method=dominance (the default). Roof duality's lower "
+                "bound is still reported with every solve result"
+            )
         bound: float | None = None
         if self.roof and reduced.num_variables:
-            if method == "roof_duality":
-                rd = roof_duality(reduced, strict=self.strict)
-                bound = rd.lower_bound
-                if len(rd.indices):
-                    roof_count = len(rd.indices)
-                    keep = np.flatnonzero(~_mask(n, fixed_idx))
-                    fixed_idx = np.concatenate([fixed_idx, keep[rd.indices]])
-                    fixed_val = np.concatenate([fixed_val, rd.values])
-                    reduced = ham.fix_indices(fixed_idx, fixed_val)
-            if reduced.num_variables:
-                # Dominance (alone, or after roof duality: its fixes are roof-duality
-                # persistencies in exact arithmetic, and the library's integer conversion can miss
-                # some that float arithmetic proves).
-                ridx, rval, rounds = dominant_spins(reduced.to_spin())
-                if len(ridx):
-                    vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
-                    dominance_count = len(ridx)
-                    keep = np.flatnonzero(~_mask(n, fixed_idx))
-                    fixed_idx = np.concatenate([fixed_idx, keep[ridx]])
-                    fixed_val = np.concatenate([fixed_val, vals])
-                    reduced = ham.fix_indices(fixed_idx, fixed_val)
+            ridx, rval, rounds = dominant_spins(reduced.to_spin())
+            if len(ridx):
+                vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
+                dominance_count = len(ridx)
+                keep = np.flatnonzero(~_mask(n, fixed_idx))
+                fixed_idx = np.concatenate([fixed_idx, keep[ridx]])
+                fixed_val = np.concatenate([fixed_val, vals])
+                reduced = ham.fix_indices(fixed_idx, fixed_val)
         free = np.flatnonzero(~_mask(n, fixed_idx))
         template = np.zeros(n, dtype=np.int8)
         template[fixed_idx] = fixed_val
