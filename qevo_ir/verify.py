@@ -488,6 +488,8 @@ _CHECKS = {
 }
 IR_NAME = "compiled.qevo.json"
 SOURCE_NAME = "source.qevo.json"
+#: Source types with no qevo file format: a folder compiled from one cannot be tied to it.
+UNSTORED_SOURCES = frozenset({"ConstrainedModel", "PolynomialHamiltonian", "ParameterModel"})
 EMBEDDED_NAME = "embedded_target.qevo.json"
 #: Artifacts read in-process by this package's own readers (never by a vendor SDK).
 _OWN = frozenset({IR_NAME, SOURCE_NAME, EMBEDDED_NAME, "chains.json", "qpu_job.json"})
@@ -782,6 +784,16 @@ def _source_task(
 ) -> CheckResult | dict[str, Any] | None:
     """Tie the compiled IR to the source (content hash, then the pipeline re-run)."""
     source = report["source"]
+    if SOURCE_NAME not in report["artifacts"] and source.get("type") in UNSTORED_SOURCES:
+        # A constrained, polynomial or parameter model is compiled from the caller's object and
+        # has no qevo file format: the artifacts are checked against the compiled IR only.
+        return CheckResult(
+            "report.json",
+            "source",
+            True,
+            f"not tied: a {printable(str(source['type']))} source is not stored in the folder; "
+            "every artifact is checked against the compiled IR only",
+        )
     if SOURCE_NAME not in report["artifacts"]:
         return CheckResult(
             "report.json",

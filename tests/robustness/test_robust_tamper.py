@@ -534,3 +534,25 @@ def test_sigkill_mid_commit_leaves_no_report_and_is_repaired(
         "exact.json",
     }
     assert all(r.ok for r in verify_directory(out))
+
+
+def test_a_hamiltonian_compile_without_its_source_is_not_tied(folder: Path) -> None:
+    """Removing the source (file and listing, hashes consistent) cannot pass as verified."""
+    (folder / "source.qevo.json").unlink()
+    report = json.loads((folder / "report.json").read_text())
+    del report["artifacts"]["source.qevo.json"]
+    (folder / "report.json").write_text(json.dumps(report, indent=1))
+    assert "not tied" in _failed(folder)[("report.json", "source")]
+
+
+def test_a_constrained_compile_verifies_against_its_ir_and_says_not_tied(tmp_path: Path) -> None:
+    """A ConstrainedModel has no qevo file: the folder verifies, saying what was not checked."""
+    from qevo_ir.constrained import ConstrainedModel
+
+    objective = Hamiltonian.from_qubo({(0, 0): 1.0, (1, 1): -2.0, (0, 1): 3.0})
+    model = ConstrainedModel.from_objective(objective, "max")
+    qevo_ir.compile(model, "", target="exact,dimod").write(tmp_path / "c")
+    results = verify_directory(tmp_path / "c")
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+    source = [r for r in results if (r.artifact, r.check) == ("report.json", "source")]
+    assert source and "not tied" in source[0].detail
