@@ -555,4 +555,5 @@ def test_a_constrained_compile_verifies_against_its_ir_and_says_not_tied(tmp_pat
     results = verify_directory(tmp_path / "c")
     assert all(r.ok for r in results), [r for r in results if not r.ok]
     source = [r for r in results if (r.artifact, r.check) == ("report.json", "source")]
-    assert source and "not tied" in source[0].detail
+    assert source
+    assert "not tied" in source[0].detail
