@@ -466,6 +466,10 @@ def solve(
         check_qaoa_request(0, 0, 0.0, shots=opts.get("shots"), seed=opts.get("seed"))
     from qevo_ir.execution.solving import run_backend
 
+    if timeout is not None:  # load the bound's library now, not after the deadline's work
+        from qevo_ir.solvers.bounds import roof_duality_available
+
+        roof_duality_available()
     start = time.perf_counter()
     if plugin != "qaoa":
         be = get_backend(plugin)  # unknown names fail here, before any worker starts

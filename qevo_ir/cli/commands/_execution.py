@@ -13,8 +13,11 @@ from qevo_ir.errors import DeadlineExceeded, ValidationError
 
 __all__ = ["OUTPUT_MARGIN_S", "add_execution_options", "engine", "output_phase", "time_left"]
 
-#: Time kept back from ``--timeout`` for writing the output once the work stops.
-OUTPUT_MARGIN_S = 0.1
+#: Time kept back from ``--timeout`` for finishing once the work stops (collecting the
+#: finished reads, decoding, the lower bound) and writing the output ...
+OUTPUT_MARGIN_S = 0.5
+#: ... plus this share of the timeout (finishing grows with the problem).
+OUTPUT_MARGIN_SHARE = 0.05
 
 
 def add_execution_options(p: argparse.ArgumentParser, what: str) -> None:
@@ -58,11 +61,13 @@ def engine(args: argparse.Namespace) -> Iterator[tuple[Any, int | None]]:
 
 
 def time_left(args: argparse.Namespace) -> float | None:
-    """Seconds the work may take before ``--timeout`` (output time kept back), or ``None``."""
+    """Seconds the work may take before ``--timeout`` (finishing and output time kept back:
+    0.5 s plus 5 % of the timeout), or ``None``."""
     deadline: float | None = getattr(args, "deadline", None)
     if deadline is None:
         return None
-    left = deadline - time.monotonic() - OUTPUT_MARGIN_S
+    margin = OUTPUT_MARGIN_S + OUTPUT_MARGIN_SHARE * float(getattr(args, "timeout", 0.0) or 0.0)
+    left = deadline - time.monotonic() - margin
     if left <= 0:
         raise DeadlineExceeded("the --timeout passed before the work could start")
     return left
