@@ -57,7 +57,7 @@ class GramBlock(abc.ABC):
     kind: ClassVar[str] = "block"
 
     _batch: GramBatch
-    _param_index: IntArray
+    _param_index: IntArray | None
     _bit: IntArray
     _bit_weight: FloatArray
     _base: FloatArray
@@ -69,7 +69,7 @@ class GramBlock(abc.ABC):
         self,
         batch: GramBatch,
         *,
-        param_index: IntArray,
+        param_index: IntArray | None,
         bit: IntArray,
         bit_weight: FloatArray,
         base: FloatArray,
@@ -86,7 +86,15 @@ class GramBlock(abc.ABC):
         self._cardinality = cardinality
         self._vartype = vartype
         for arr in (self._param_index, self._bit, self._bit_weight, self._base):
-            arr.flags.writeable = False
+            if arr is not None:
+                arr.flags.writeable = False
+
+    def _parameter_of(self, channel: IntArray, slot: IntArray) -> IntArray:
+        """The parameter that slot ``slot`` of channel ``channel`` feeds (``param_index``; when
+        that is ``None``, the dense layout ``channel · slots + slot``, never stored)."""
+        if self._param_index is None:
+            return channel * self._batch.num_slots + slot
+        return self._param_index[channel, slot]
 
     # ------------------------------------------------------------------ description
     @property
@@ -176,7 +184,7 @@ class GramBlock(abc.ABC):
         ch, sl = terms.channel, terms.slot
         prov = Provenance(
             block=ch.copy(),
-            parameter=self._param_index[ch, sl],
+            parameter=self._parameter_of(ch, sl),
             bit=self._bit[ch, sl],
             weight=self._bit_weight[ch, sl],
             base=self._base,  # read-only already: shared, not copied
@@ -216,7 +224,7 @@ class GramBlock(abc.ABC):
         flat = x.reshape(-1, *self._batch.free.shape)
         num_params = len(self._base)
         used = self._batch.free
-        p = self._param_index[used]
+        p = self._parameter_of(*np.nonzero(used))
         contrib = flat[:, used] * self._bit_weight[used]
         keys = (np.arange(len(flat), dtype=np.int64)[:, None] * num_params + p).reshape(-1)
         sums = np.bincount(keys, weights=contrib.reshape(-1), minlength=len(flat) * num_params)

@@ -139,7 +139,13 @@ class GramBatch:
         identity = len(index) == k and bool(np.all(index == np.arange(k)))
         diag = np.diagonal(gram) if identity else np.diagonal(gram)[index]
         field = gr if identity else gr[:, index]
-        linear = u * (u * diag - 2.0 * field)  # zero on absent slots, where u = 0
+        del gr
+        # linear = u (u diag - 2 field), in place (a layer's worth of weights per temporary)
+        linear = u * diag
+        field *= 2.0
+        linear -= field
+        del field
+        linear *= u  # zero on absent slots, where u = 0
         c = u.shape[0]
         return cls(
             gram=np.ascontiguousarray(gram, dtype=np.float64),

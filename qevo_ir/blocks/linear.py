@@ -103,8 +103,9 @@ def gram_matrix(inputs: FloatArray) -> FloatArray:
             f"a layer with {d} inputs needs a {d}x{d} Gram matrix; the limit is "
             f"{_MAX_GRAM_ELEMENTS} entries"
         )
-    raw = (inputs.T @ inputs) / n
-    g: FloatArray = (raw + raw.T) / 2.0
+    g: FloatArray = inputs.T @ inputs
+    g /= n
+    _symmetrise(g, check=False)
     g.flags.writeable = False
     return g
 
@@ -215,11 +216,17 @@ class LinearRounding(GramBlock):
         scale: float | npt.ArrayLike | None = None,
         *,
         scheme: str = "symmetric",
+        copy: bool = True,
     ) -> LinearRounding:
-        """Build from a precomputed ``G = XᵀX / N`` (symmetric, ``(in, in)``)."""
+        """Build from a precomputed ``G = XᵀX / N`` (symmetric, ``(in, in)``).
+
+        ``copy=False`` adopts ``gram`` (a writeable C-ordered float64 array) instead of copying
+        it: it is symmetrised in place and made read-only, which saves one Gram-sized copy on a
+        large layer (what :func:`~qevo_ir.blocks.quantize_model` does).
+        """
         self = cls.__new__(cls)
         w = as_weight(weight)
-        self._build(w, _as_gram(gram, w.shape[1]), bits, scale, scheme, w.shape)
+        self._build(w, _as_gram(gram, w.shape[1], copy=copy), bits, scale, scheme, w.shape)
         return self
 
     def _build(
@@ -232,24 +239,25 @@ class LinearRounding(GramBlock):
         param_shape: tuple[int, ...],
     ) -> None:
         grid = uniform_grid(w, bits, scale, scheme)
-        t = grid.coordinates(w)
-        low = np.floor(t)
+        low = np.floor(grid.coordinates(w))
         free = (low >= grid.qmin) & (low + 1 <= grid.qmax)
         # clipped weights: the nearer grid end (t < qmin or t >= qmax here)
-        q0 = np.where(free, low, np.clip(low, grid.qmin, grid.qmax))
-        base = grid.value(q0)
+        np.clip(low, grid.qmin, grid.qmax, out=low)  # no-op on free weights
+        base = grid.value(low)
+        del low
         out, d = w.shape
-        step = np.empty((out, d))
-        step[:] = grid.scale[:, None]
-        batch = GramBatch.from_residual(gram, np.arange(d, dtype=np.int64), w - base, step, free)
+        # One step per channel and one bit per weight: read-only broadcast views, no copies.
+        step = np.broadcast_to(grid.scale[:, None], (out, d))
+        residual = w - base
+        batch = GramBatch.from_residual(gram, np.arange(d, dtype=np.int64), residual, step, free)
+        del residual
         self._weight = w
         self._gram = gram
         self._grid = grid
-        self._frac = np.where(free, t - low, 0.0)
         self._setup(
             batch,
-            param_index=np.arange(out * d, dtype=np.int64).reshape(out, d),
-            bit=np.zeros((out, d), dtype=np.int64),
+            param_index=None,  # the dense layout: channel · in + input
+            bit=np.broadcast_to(np.zeros(1, dtype=np.int64), (out, d)),
             bit_weight=step,
             base=base,
             param_shape=param_shape,
@@ -278,7 +286,17 @@ class LinearRounding(GramBlock):
     # ------------------------------------------------------------------ semantics
     def baseline_bits(self) -> npt.NDArray[np.int8]:
         """Round-to-nearest: ``x = 1`` where the fractional part is at least 1/2."""
-        return ((self._frac >= 0.5) & self._batch.free).astype(np.int8)
+        t = self._grid.coordinates(self._weight)
+        return ((t - np.floor(t) >= 0.5) & self._batch.free).astype(np.int8)
+
+    def decode_bits(self, bits: npt.ArrayLike) -> FloatArray:
+        """Weights from slot bits ``(out, in)`` (or ``(r, out, in)``): ``base + step · x``
+        (the general scatter of :class:`GramBlock`, without its index arrays)."""
+        x = self._batch.check_bits(bits)
+        out: FloatArray = x  # a fresh float array: scaled in place
+        out *= self._batch.scale  # the step, zero on clipped weights
+        out += self._base.reshape(self._batch.free.shape)
+        return out.reshape(*x.shape[:-2], *self.param_shape)
 
     def objective(self, params: npt.ArrayLike) -> float:
         """``‖X Wᵀ - X Ŵᵀ‖²_F / N`` for a candidate weight ``Ŵ`` shaped like ``weight``."""
@@ -324,14 +342,47 @@ class LinearRounding(GramBlock):
         return ((q > low) & self._batch.free).astype(np.int8)
 
 
-def _as_gram(gram: npt.ArrayLike, d: int) -> FloatArray:
-    g = np.array(gram, dtype=np.float64)
+def _as_gram(gram: npt.ArrayLike, d: int, *, copy: bool = True) -> FloatArray:
+    """A read-only, exactly symmetric float64 Gram matrix: ``gram`` copied, or (``copy=False``,
+    a writeable C-ordered float64 array) symmetrised in place and adopted."""
+    if copy:
+        g = np.array(gram, dtype=np.float64, order="C")
+    else:
+        g = np.asarray(gram)
+        if not (
+            isinstance(g, np.ndarray)
+            and g.dtype == np.float64
+            and g.flags.c_contiguous
+            and g.flags.writeable
+        ):
+            raise ValidationError(
+                "gram with copy=False must be a writeable C-ordered float64 array"
+            )
     if g.shape != (d, d):
         raise ValidationError(f"gram must have shape ({d}, {d}) to match the weight, got {g.shape}")
     if not np.isfinite(g).all():
         raise ValidationError("gram has non-finite entries")
-    if not np.allclose(g, g.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(g).max()))):
-        raise ValidationError("gram must be symmetric (XᵀX / N)")
-    g = (g + g.T) / 2.0
+    _symmetrise(g, check=True)
     g.flags.writeable = False
     return g
+
+
+def _symmetrise(g: FloatArray, *, check: bool) -> None:
+    """``g ← (g + gᵀ) / 2`` in place, a band of rows at a time (temporaries of a few MB, not
+    of ``g``'s size). ``check``: first refuse a ``g`` that is not symmetric to
+    ``rtol=1e-10``, ``atol=1e-12·max|g|`` (``g`` is then left as it was)."""
+    d = g.shape[0]
+    rows = max(1, (1 << 19) // max(d, 1))  # bands of about 4 MB
+    if check:
+        atol = 1e-12 * max(1.0, float(g.max(initial=0.0)), -float(g.min(initial=0.0)))
+        for i in range(0, d, rows):
+            j = min(i + rows, d)
+            upper, lower = g[i:j, i:], g[i:, i:j].T
+            if not np.all(np.abs(upper - lower) <= atol + 1e-10 * np.abs(lower)):
+                raise ValidationError("gram must be symmetric (XᵀX / N)")
+    for i in range(0, d, rows):
+        j = min(i + rows, d)
+        mean = g[i:j, i:] + g[i:, i:j].T
+        mean *= 0.5
+        g[i:j, i:] = mean
+        g[i:, i:j] = mean.T

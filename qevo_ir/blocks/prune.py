@@ -81,7 +81,7 @@ class PruneMask(GramBlock):
             self._penalty = a
         self._setup(
             batch,
-            param_index=np.arange(out * d, dtype=np.int64).reshape(out, d),
+            param_index=None,  # the dense layout: channel · in + input
             bit=np.zeros((out, d), dtype=np.int64),
             bit_weight=w.copy(),
             base=np.zeros(out * d),

@@ -28,7 +28,7 @@ from qevo_ir.blocks.solve import METHODS, BlockSolution, solve_block
 from qevo_ir.blocks.torch_adapters import (
     conv2d_support,
     from_torch_conv2d,
-    from_torch_linear,
+    to_numpy,
     write_weight,
 )
 from qevo_ir.errors import QevoError, ValidationError
@@ -469,7 +469,9 @@ def _block(
         gram = stats.gram.numpy()  # shares memory with the tensor: scaled in place
         gram /= stats.rows
         stats.gram = None
-        block = from_torch_linear(module, gram=gram, bits=bits, scheme=scheme)  # symmetrises
+        # The block adopts the accumulator (symmetrised in place): no Gram-sized copy.
+        weight = to_numpy(module.weight, "module.weight")
+        block = LinearRounding.from_gram(weight, gram, bits, scheme=scheme, copy=False)
         return block, stats.rows
     except QevoError as exc:
         raise _named(exc, name) from exc

@@ -35,7 +35,7 @@ def to_numpy(value: Any, what: str = "tensor") -> npt.NDArray[np.float64]:
     if hasattr(value, "detach"):
         value = value.detach().cpu().double().numpy()
     try:
-        return np.array(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64, order="C")
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{what}: cannot be read as a numeric array ({exc})") from None
 
@@ -64,7 +64,9 @@ def from_torch_linear(
     if (inputs is None) == (gram is None):
         raise ValidationError("from_torch_linear takes exactly one of inputs and gram")
     if gram is not None:
-        return LinearRounding.from_gram(weight, to_numpy(gram, "gram"), bits, scale, scheme=scheme)
+        # to_numpy made a fresh copy: the block adopts it rather than copying it again
+        own = to_numpy(gram, "gram")
+        return LinearRounding.from_gram(weight, own, bits, scale, scheme=scheme, copy=False)
     return LinearRounding(weight, to_numpy(inputs, "inputs"), bits, scale, scheme=scheme)
 
 

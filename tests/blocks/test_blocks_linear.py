@@ -153,6 +153,58 @@ def test_from_gram_matches_inputs() -> None:
     assert a.hamiltonian().isclose(b.hamiltonian())
 
 
+def test_from_gram_adopts_the_array_symmetrised_in_bands() -> None:
+    # 1,100 inputs: the symmetry check and the symmetrisation run over several bands of rows
+    rng = np.random.default_rng(6)
+    d = 1100
+    x = rng.normal(size=(40, d))
+    g = x.T @ x / 40
+    g += 1e-14 * rng.normal(size=(d, d))  # asymmetric below the tolerance
+    expected = (g + g.T) / 2.0
+    w = rng.normal(size=(2, d))
+    copied = LinearRounding.from_gram(w, g, 3)
+    assert g.flags.writeable  # copy=True leaves it alone
+    assert not np.array_equal(g, g.T)
+    adopted = LinearRounding.from_gram(w, g, 3, copy=False)
+    assert adopted.gram is g
+    assert not g.flags.writeable
+    np.testing.assert_array_equal(g, g.T)
+    np.testing.assert_allclose(g, expected, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(copied.gram, adopted.gram)
+
+
+@pytest.mark.parametrize(
+    ("gram", "match"),
+    [
+        (np.eye(3, dtype=np.float32), "float64"),
+        (np.asfortranarray(np.arange(9.0).reshape(3, 3) + np.arange(9.0).reshape(3, 3).T), "C-ord"),
+        (np.triu(np.ones((3, 3))), "symmetric"),
+    ],
+)
+def test_from_gram_refusals_without_a_copy(gram: np.ndarray, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        LinearRounding.from_gram(np.ones((2, 3)), gram, 3, copy=False)
+
+
+def test_asymmetric_gram_refused_in_a_later_band() -> None:
+    d = 1100  # the asymmetric pair sits in the last band of rows
+    g = np.eye(d)
+    g[d - 1, 3] = 0.5
+    with pytest.raises(ValidationError, match="symmetric"):
+        LinearRounding.from_gram(np.ones((2, d)), g, 3)
+
+
+@given(layers())
+@settings(max_examples=25)
+def test_dense_decode_equals_the_general_scatter(block: LinearRounding) -> None:
+    from qevo_ir.blocks.base import GramBlock
+
+    rng = np.random.default_rng(0)
+    bits = (rng.random((3, *block.batch.free.shape)) < 0.5).astype(np.int8)
+    for b in (bits, bits[0]):
+        np.testing.assert_array_equal(block.decode_bits(b), GramBlock.decode_bits(block, b))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

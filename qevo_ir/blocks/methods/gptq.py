@@ -54,37 +54,37 @@ def gptq_plan(gram: FloatArray, damp: float, act_order: bool) -> GptqPlan:
 
     Raises :class:`ValidationError` when ``H`` is not positive definite after damping.
     """
-    h = np.array(gram, dtype=np.float64)
-    d = h.shape[0]
-    diag = np.diagonal(h).copy()
+    gram = np.asarray(gram, dtype=np.float64)
+    d = gram.shape[0]
+    diag = np.diagonal(gram).copy()
     dead = diag == 0.0
-    h[dead, dead] = 1.0
     diag[dead] = 1.0
     perm = (
         np.argsort(-diag, kind="stable").astype(np.int64)
         if act_order
         else np.arange(d, dtype=np.int64)
     )
-    if act_order:
-        h = h[np.ix_(perm, perm)]
-    lam = float(damp * np.mean(np.diagonal(h)))
-    h[np.diag_indices(d)] += lam
+    lam = float(damp * np.mean(diag))
     # H⁻¹ = uᵀu with u upper: with J the reversal, J H J = L Lᵀ gives u = J L⁻¹ J (one
     # factorisation and one triangular inverse instead of factor, invert, factor again).
-    rev = h[::-1, ::-1]
-    chol, info = scipy.linalg.lapack.dpotrf(rev, lower=1, clean=1)
+    # The one Gram-sized array: J P H Pᵀ J, factored and inverted in place by LAPACK (its
+    # transpose is Fortran-ordered and, H being symmetric, the same matrix).
+    order = perm[::-1]
+    h = gram[np.ix_(order, order)] if act_order else np.array(gram[::-1, ::-1], order="C")
+    np.fill_diagonal(h, diag[order] + lam)
+    chol, info = scipy.linalg.lapack.dpotrf(h.T, lower=1, clean=1, overwrite_a=1)
     if info != 0:
         raise ValidationError(
             f"gptq: H = XᵀX/N + damp·mean(diag)·I is not positive definite (damp={damp}, "
             f"pivot {info} of {d}): the calibration inputs are rank-deficient; pass a larger "
             "damp (e.g. 0.01) or more calibration rows"
         )
-    inv, info = scipy.linalg.lapack.dtrtri(chol, lower=1)
+    inv, info = scipy.linalg.lapack.dtrtri(chol, lower=1, overwrite_c=1)
     if info != 0 or not np.isfinite(inv).all():
         raise ValidationError(
             f"gptq: H is numerically singular after damping (damp={damp}); pass a larger damp"
         )
-    u = np.ascontiguousarray(inv[::-1, ::-1])
+    u = inv[::-1, ::-1]  # a view: upper triangular, no copy
     return GptqPlan(perm=perm, dead=dead[perm], damping=lam, u=u)
 
 
@@ -109,7 +109,7 @@ def gptq_codes(
     s = np.asarray(scale, dtype=np.float64)
     z = np.asarray(zero, dtype=np.float64)
     inv_s = 1.0 / s
-    codes = np.empty_like(wt)
+    codes = wt  # row i of ``wt`` is not read again once column i is quantised: codes go there
     q = np.empty(wt.shape[1])
     for i1 in range(0, d, block_size):  # a loop over columns: Algorithm 1 is sequential
         i2 = min(i1 + block_size, d)
@@ -123,19 +123,19 @@ def gptq_codes(
             q += 0.5
             np.floor(q, out=q)
             np.clip(q, qmin, qmax, out=q)
-            codes[i1 + i] = q
             e = err[i]
             np.subtract(q, z, out=e)
             e *= s
             np.subtract(w, e, out=e)
             e /= u1[i, i]
+            codes[i1 + i] = q  # overwrites w, which is done with
             if i + 1 < i2 - i1:
                 w1[i + 1 :] -= np.multiply.outer(u1[i, i + 1 :], e)
         if i2 < d:
             wt[i2:] -= u[i1:i2, i2:].T @ err
-    out: FloatArray = np.empty_like(codes)
-    out[perm] = codes
-    return np.ascontiguousarray(out.T)
+    out: FloatArray = np.empty((wt.shape[1], d))  # (rows, in), in the inputs' own order
+    out[:, perm] = codes.T
+    return out
 
 
 def gptq_rows(block: Any, options: Mapping[str, Any]) -> tuple[GptqPlan, dict[str, Any]]:
@@ -163,6 +163,7 @@ def _run(
     grid = rb.grid
     w2 = rb.weight.reshape(rb.num_channels, -1)
     codes = gptq_codes(plan, w2, grid.scale, grid.zero_point, grid.qmin, grid.qmax, block_size)
+    del plan  # its factor is Gram-sized: free it before the weights are decoded
     info["gptq"] = {**record, "block_size": block_size}
     weights = grid.value(codes).reshape(rb.param_shape)
     return Answer(rb.bits_from_codes(codes), weights)
