@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -42,6 +42,8 @@ R = TypeVar("R")
 
 #: How many times a lost task is run again (a rebuilt local pool, or Dask ``retries``).
 DEFAULT_RETRIES = 2
+#: Seconds between ``heartbeat`` calls while local workers run.
+HEARTBEAT_S = 0.25
 #: Name of the CLI's timeout watchdog thread (it never blocks a fork; see ``_fork_is_safe``).
 WATCHDOG_THREAD = "qevo-timeout"
 #: Modules the fork server imports once, so pool workers start without importing them again.
@@ -143,6 +145,7 @@ def map_tasks(
     unit: str = "task",
     labels: Sequence[str] | None = None,
     retries: int = DEFAULT_RETRIES,
+    heartbeat: Callable[[], None] | None = None,
 ) -> list[R]:
     """``[fn(task, ctx) for task in tasks]`` on the chosen engine; results in input order.
 
@@ -170,6 +173,9 @@ def map_tasks(
         Names of the tasks for errors (``"channel 7"``); default ``"task i"``.
     retries : int
         Times a task lost with its worker is run again (local pool rebuilds; Dask ``retries``).
+    heartbeat : callable, optional
+        Called about every 0.25 s while local workers run (an elapsed-time bar over native
+        code that holds the interpreter); not called in-process or on other executors.
 
     Raises
     ------
@@ -215,6 +221,7 @@ def map_tasks(
                 report,
                 retries,
                 quick_start=workers is None,
+                heartbeat=heartbeat,
             )
         elif is_dask_client(executor):
             outcomes = _run_dask(
@@ -328,6 +335,7 @@ def _run_pool(
     retries: int,
     *,
     quick_start: bool,
+    heartbeat: Callable[[], None] | None = None,
 ) -> list[Any]:
     n = len(items)
     results: dict[int, Any] = {}
@@ -345,9 +353,16 @@ def _run_pool(
         _LIVE_POOLS.add(pool)
         try:
             futures = {pool.submit(_call_pooled, fn, items[i], i, seeds[i]): i for i in pending}
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                for fut in as_completed(futures, timeout=remaining):
+            waiting: set[Future[Any]] = set(futures)
+            while waiting and not broken:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise _deadline_error(results, n)
+                step = left if heartbeat is None else min(HEARTBEAT_S, left or HEARTBEAT_S)
+                done, waiting = wait(waiting, timeout=step, return_when=FIRST_COMPLETED)
+                if not done and heartbeat is not None:
+                    heartbeat()
+                for fut in done:
                     i = futures[fut]
                     try:
                         outcome = fut.result()
@@ -357,8 +372,6 @@ def _run_pool(
                     results[i] = _unwrap(outcome, i, names[i])
                     if report is not None:
                         report(len(results), n)
-            except TimeoutError:
-                raise _deadline_error(results, n) from None
             if broken:
                 # Keep what finished before the pool broke; run the rest on a new pool.
                 for fut, i in futures.items():

@@ -26,6 +26,8 @@ from qevo_ir.embedded import (
 )
 from qevo_ir.embedding_cache import EmbeddingCache, cache_key, default_cache, structure_key
 from qevo_ir.errors import BackendUnavailable, LimitExceeded, PipelineError, ValidationError
+from qevo_ir.execution.engine import TaskContext
+from qevo_ir.execution.progress import ProgressArg, progress_enabled
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.plugins import require
@@ -183,7 +185,12 @@ def _busclique_supported(graph: TargetGraph) -> bool:
 
 
 def _clique(
-    k: int, graph: TargetGraph, seed: int | None, timeout: float, tries: int
+    k: int,
+    graph: TargetGraph,
+    seed: int | None,
+    timeout: float,
+    tries: int,
+    progress: ProgressArg = None,
 ) -> list[list[int]] | None:
     if _busclique_supported(graph):
         busclique = require("minorminer.busclique", "dimod")
@@ -193,7 +200,7 @@ def _clique(
         index = graph.index()
         return [[index[x] for x in emb[i]] for i in range(k)]
     r, c = np.triu_indices(k, 1)
-    return _heuristic(k, r, c, graph, seed, timeout, tries)
+    return _heuristic(k, r, c, graph, seed, timeout, tries, progress)
 
 
 def _heuristic(
@@ -204,16 +211,74 @@ def _heuristic(
     seed: int | None,
     timeout: float,
     tries: int,
+    progress: ProgressArg = None,
 ) -> list[list[int]] | None:
     minorminer = require("minorminer", "dimod")
     source_edges = list(zip(row.tolist(), col.tolist(), strict=True))
     params: dict[str, Any] = {"timeout": float(timeout), "tries": int(tries)}
     if seed is not None:
         params["random_seed"] = int(seed)
-    emb = minorminer.find_embedding(source_edges, graph.edge_list(), **params)
+    if progress_enabled(progress):
+        emb = _watched_find_embedding(source_edges, graph.edge_list(), params, progress)
+    else:
+        emb = minorminer.find_embedding(source_edges, graph.edge_list(), **params)
     if not emb or len(emb) != k:
         return None
     return [list(emb[i]) for i in range(k)]
+
+
+#: Time a watched search has past minorminer's own ``timeout`` before its worker is stopped.
+_WATCH_GRACE_S = 5.0
+
+
+def _watched_find_embedding(
+    source_edges: list[tuple[int, int]],
+    target_edges: list[tuple[int, int]],
+    params: dict[str, Any],
+    progress: ProgressArg,
+) -> dict[int, list[int]]:
+    """``minorminer.find_embedding`` in a worker process, with a bar of the seconds spent
+    against its timeout: minorminer holds the interpreter, so nothing here could tick while it
+    ran in this process. Same arguments, same seed: the same chains."""
+    from qevo_ir.errors import DeadlineExceeded, TaskError
+    from qevo_ir.execution.engine import map_tasks
+    from qevo_ir.execution.progress import progress_reporter
+
+    limit = float(params["timeout"])
+    total = max(1, int(np.ceil(limit)))
+    desc = f"embedding (minorminer, up to {params['tries']} tries, timeout {limit:g} s)"
+    start = time.monotonic()
+    with progress_reporter(progress, total, desc, unit="s") as report:
+
+        def tick() -> None:
+            if report is not None:
+                report(min(total, int(time.monotonic() - start)), total)
+
+        try:
+            [emb] = map_tasks(
+                _find_embedding_task,
+                [None],
+                shared=(source_edges, target_edges, params),
+                timeout=limit + _WATCH_GRACE_S,
+                progress=False,
+                labels=["minorminer.find_embedding"],
+                heartbeat=tick,
+            )
+        except DeadlineExceeded:
+            return {}  # minorminer ran past its own timeout: nothing found
+        except TaskError as exc:
+            if isinstance(exc.error, Exception):
+                raise exc.error from None
+            raise
+    result: dict[int, list[int]] = emb
+    return result
+
+
+def _find_embedding_task(_item: None, ctx: TaskContext[Any]) -> dict[int, list[int]]:
+    minorminer = require("minorminer", "dimod")
+    source_edges, target_edges, params = ctx.shared
+    emb = minorminer.find_embedding(source_edges, target_edges, **params)
+    return {int(v): [int(q) for q in chain] for v, chain in emb.items()}
 
 
 def find_chains(
@@ -224,12 +289,15 @@ def find_chains(
     seed: int | None = 0,
     timeout: float = 60.0,
     tries: int = 10,
+    progress: ProgressArg = None,
 ) -> tuple[list[list[int]], str]:
     """Chains (graph node positions) for every variable of ``source``, and the method used.
 
     Coupled variables are embedded with minorminer; isolated variables then take the first
     free nodes (one each, in graph order). Raises :class:`LimitExceeded` naming the graph and
-    the problem size when nothing is found.
+    the problem size when nothing is found. ``progress`` (``None``: when stderr is a
+    terminal): the heuristic search runs in a worker process beside a bar of the seconds spent
+    against ``timeout`` (same seed, same chains).
     """
     if method not in METHODS:
         raise ValidationError(f"unknown embedding method {method!r}; use {', '.join(METHODS)}")
@@ -252,10 +320,10 @@ def find_chains(
         density = len(r) / (k * (k - 1) / 2)
         found: list[list[int]] | None = None
         if method == "clique" or (method == "auto" and k >= 3 and density > DENSE_THRESHOLD):
-            found = _clique(k, graph, seed, timeout, tries)
+            found = _clique(k, graph, seed, timeout, tries, progress)
             used_method = "clique"
         if found is None and method != "clique":
-            found = _heuristic(k, r, c, graph, seed, timeout, tries)
+            found = _heuristic(k, r, c, graph, seed, timeout, tries, progress)
             used_method = "heuristic"
         if found is None:
             raise LimitExceeded(

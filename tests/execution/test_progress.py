@@ -68,3 +68,44 @@ def test_without_tqdm_there_is_no_bar_and_no_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert not progress_enabled(True)
     assert map_tasks(_double, range(3), progress=True) == [0, 2, 4]
+
+
+def _nap(seconds: float, ctx: TaskContext[Any]) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_heartbeat_beats_while_a_local_worker_runs() -> None:
+    beats: list[int] = []
+    out = map_tasks(_nap, [0.8], timeout=30, progress=False, heartbeat=lambda: beats.append(1))
+    assert out == [0.8]
+    assert 2 <= len(beats) <= 8  # every 0.25 s while the 0.8 s task runs (start-up included)
+    # in-process: nothing to wait on, no beats
+    assert map_tasks(_nap, [0.0], progress=False, heartbeat=lambda: beats.append(2)) == [0.0]
+    assert 2 not in beats
+
+
+def test_embedding_search_with_a_bar_runs_in_a_worker_and_finds_the_same_chains() -> None:
+    from qevo_ir.hamiltonian import Hamiltonian
+    from qevo_ir.passes.embed import find_chains, target_graph
+
+    pytest.importorskip("minorminer")
+    rng = np.random.default_rng(5)
+    ham = Hamiltonian.from_ising(
+        np.zeros(12), np.triu(rng.normal(size=(12, 12)) * (rng.random((12, 12)) < 0.3), 1)
+    )
+    graph = target_graph("chimera", 3)
+    calls: list[tuple[int, int]] = []
+    here, how = find_chains(ham, graph, method="heuristic", seed=11, progress=False)
+    watched, how2 = find_chains(
+        ham,
+        graph,
+        method="heuristic",
+        seed=11,
+        timeout=7.0,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert (watched, how2) == (here, how)
+    assert all(t == 7 and 0 <= d <= 7 for d, t in calls)
