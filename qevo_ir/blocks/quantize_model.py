@@ -32,6 +32,7 @@ from qevo_ir.blocks.torch_adapters import (
     write_weight,
 )
 from qevo_ir.errors import QevoError, ValidationError
+from qevo_ir.execution.progress import progress_reporter
 from qevo_ir.plugins import require
 
 __all__ = ["LayerReport", "QuantizationReport", "QuantizedModel", "quantize_model"]
@@ -181,9 +182,11 @@ def quantize_model(
     Linear and Conv2d; ``skip``: names to leave in float. ``seed``: methods that take a seed
     get one derived from it and the layer's position. ``method_options`` are passed to every
     method asked; ``options`` maps a method name to options for that method only.
-    ``executor``, ``workers``, ``timeout`` (per layer and method) and ``progress`` pass to each
+    ``executor``, ``workers`` and ``timeout`` (per layer and method) pass to each
     :func:`~qevo_ir.blocks.solve.solve_block`: layers run one after another (each one's
     calibration comes from the rounded layers before it), their channels on the engine.
+    ``progress``: a bar over the layers (``None``: when stderr is a terminal; ``False``: none;
+    a callable gets ``(layers done, layers)``).
 
     Rounded: ``torch.nn.Linear`` (and subclasses) and ``torch.nn.Conv2d`` with ``groups=1``,
     ``dilation=1`` and zero padding. Every other module, and every bias, is left alone. A
@@ -220,29 +223,34 @@ def quantize_model(
         for n in targets:
             if n not in captured:
                 skipped[n] = "not reached by the calibration forward pass"
-        for index, name in enumerate(order):
-            module = targets[name]
-            if sequential:  # inputs from the copy, every earlier layer already rounded
-                stats = _capture(torch, qmodel, {name: module}, batches, keep=True)[name]
-            else:
-                stats = captured[name]
-            block, rows = _block(name, module, stats, bits, scheme)
-            reports[name] = _round_layer(
-                name,
-                module,
-                block,
-                methods,
-                per_method,
-                _layer_seed(seed, index),
-                rows,
-                engine={
-                    "executor": executor,
-                    "workers": workers,
-                    "timeout": timeout,
-                    "progress": progress,
-                },
-            )
-            captured.pop(name, None)
+        with progress_reporter(progress, len(order), "quantize_model", "layer") as tick:
+            for index, name in enumerate(order):
+                module = targets[name]
+                if sequential:  # inputs from the copy, every earlier layer already rounded
+                    stats = _capture(torch, qmodel, {name: module}, batches, keep=True)[name]
+                else:
+                    stats = captured[name]
+                block, rows = _block(name, module, stats, bits, scheme)
+                reports[name] = _round_layer(
+                    name,
+                    module,
+                    block,
+                    methods,
+                    per_method,
+                    _layer_seed(seed, index),
+                    rows,
+                    engine={
+                        "executor": executor,
+                        "workers": workers,
+                        "timeout": timeout,
+                        # one bar, over layers: no per-channel bar under it
+                        "progress": False,
+                    },
+                )
+                captured.pop(name, None)
+                del block
+                if tick is not None:
+                    tick(index + 1, len(order))
     finally:
         qmodel.train(was_training)
     report = QuantizationReport(

@@ -289,3 +289,13 @@ def test_default_gptq_and_warm_started_sa_never_worse_per_layer() -> None:
     ).report
     for name, layer in report.items():
         assert np.array_equal(layer.codes, again[name].codes)
+
+
+def test_progress_counts_layers() -> None:
+    calls: list[tuple[int, int]] = []
+    x = torch.randn(40, 8, generator=torch.Generator().manual_seed(2))
+    _, report = quantize_model(
+        _mlp(), x, bits=3, method="nearest", progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(1, 2), (2, 2)]
+    assert list(report) == ["0", "2"]
