@@ -1,14 +1,19 @@
 """The ``fix`` pass: substitute given variable values and provably optimal ones (exact).
 
-Given values come as ``label=value`` strings. Provably optimal values come from the
-``dominance`` rule (numpy only: SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
-``|h_i| > Σ_j |J_ij|``, repeated to a fixpoint; BINARY problems through their exact SPIN form).
-``method="roof_duality"`` is refused: the persistencies that ``dwave-preprocessing`` 0.6.11
-returned here were measured wrong (on 300 random integer problems of 4–12 variables, 19 of its
-strict fixes disagreed with every exact ground state, e.g. an isolated variable with bias +6
-fixed to 1), so they cannot back an ``exact`` pass. Its lower bound held on every problem tried
-and is used for result certificates (:mod:`qevo_ir.solvers.bounds`). ``auto`` (the default) is
-dominance. The reduced problem's energies equal the original's at the decoded samples
+Given values come as ``label=value`` strings. Provably optimal values come from one of two
+rules:
+
+- ``dominance`` (numpy only; ``auto``): SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
+  ``|h_i| > Σ_j |J_ij|``, repeated to a fixpoint; BINARY problems through their exact SPIN form.
+- ``roof_duality`` (extra ``roof``): ``dwave-preprocessing``'s strict fixings, each **proved**
+  before use (:mod:`qevo_ir.solvers.persistency`: the problem with the opposite value has a roof
+  bound above a known energy). The library's fixings are not taken on trust: on 300 random
+  integer problems of 3–10 variables, 17 of its strict fixings failed to hold in every ground
+  state, and with ``strict=False`` 12 problems got fixings held by no ground state. A candidate
+  whose probe fails stays free and is counted in the report. Weak persistencies
+  (``strict=False``) are refused.
+
+The reduced problem's energies equal the original's at the decoded samples
 (``specs/passes.md``).
 """
 
@@ -20,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.errors import CapabilityError, LabelError, PipelineError, ValidationError
+from qevo_ir.errors import LabelError, PipelineError, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.variables import Label, VariableTable
@@ -154,9 +159,10 @@ class Fix(CompilerPass):
     """Fix given variables and provably optimal ones (roof duality or dominance); exact.
 
     Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``),
-    ``roof`` (apply a rule at all; default true), ``method`` (``auto`` = ``dominance``;
-    ``roof_duality`` is refused, module docstring) and ``strict`` (kept for the roof-duality
-    option's signature). Energies are preserved: ``E_out(y) = E_in(decode(y))``.
+    ``roof`` (apply a rule at all; default true), ``method`` (``auto`` = ``dominance``, or
+    ``roof_duality``: the library's fixings, each proved; module docstring) and ``strict``
+    (``true``; weak persistencies are refused). Energies are preserved:
+    ``E_out(y) = E_in(decode(y))``.
     """
 
     name = "fix"
@@ -172,6 +178,12 @@ class Fix(CompilerPass):
             raise PipelineError(
                 f"fix: method must be one of {', '.join(FIX_METHODS)}, got {self.method!r}"
             )
+        if not self.strict:
+            raise PipelineError(
+                "fix: strict=false (weak persistencies) is refused: dwave-preprocessing's weak "
+                "fixings were measured to hold in no ground state on some problems, and only "
+                "fixings that hold in every ground state can be proved here"
+            )
 
     def apply(self, ir: Any) -> PassOutput:
         ham: Hamiltonian = ir
@@ -183,15 +195,26 @@ class Fix(CompilerPass):
         roof_count = 0
         dominance_count = 0
         method = "dominance" if self.method == "auto" else self.method
-        if method == "roof_duality" and self.roof:
-            raise CapabilityError(
-                "fix(method=roof_duality) is refused: dwave-preprocessing's persistencies were "
-                "measured wrong on this build (fixes that no ground state has), so they cannot "
-                "back an exact pass; use method=dominance (the default). Roof duality's lower "
-                "bound is still reported with every solve result"
-            )
         bound: float | None = None
+        proof: dict[str, Any] | None = None
+        if self.roof and reduced.num_variables and method == "roof_duality":
+            from qevo_ir.solvers.persistency import proved_fixings
+
+            found = proved_fixings(reduced)
+            bound = found.lower_bound
+            proof = {
+                "candidates": found.candidates,
+                "rejected": found.rejected,
+                "upper_bound": found.upper_bound,
+            }
+            if len(found.indices):
+                roof_count = len(found.indices)
+                keep = np.flatnonzero(~_mask(n, fixed_idx))
+                fixed_idx = np.concatenate([fixed_idx, keep[found.indices]])
+                fixed_val = np.concatenate([fixed_val, found.values])
+                reduced = ham.fix_indices(fixed_idx, fixed_val)
         if self.roof and reduced.num_variables:
+            # dominance: the rule itself, or after roof duality (it can fix what the proofs left)
             ridx, rval, rounds = dominant_spins(reduced.to_spin())
             if len(ridx):
                 vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
@@ -227,6 +250,7 @@ class Fix(CompilerPass):
             "fixed_by_dominance": dominance_count,
             "roof_rounds": rounds,
             "lower_bound": bound,
+            "roof_duality_proof": proof,
             "remaining": len(free),
             "fixed": shown,
             "fixed_truncated": len(fixed_idx) > _REPORTED_FIXED,

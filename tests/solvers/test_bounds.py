@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import qevo_ir
 from qevo_exact import solve_exact
-from qevo_ir import SPIN, CapabilityError, Hamiltonian, PipelineError, write_hamiltonian
+from qevo_ir import SPIN, Hamiltonian, PipelineError, write_hamiltonian
 from qevo_ir.cli.main import main
 from qevo_ir.passes import Pipeline
 from qevo_ir.passes.fix import dominant_spins
@@ -76,21 +76,65 @@ def test_dominance_fixes_hold_in_every_ground_state(seed: int, n: int, density: 
 
 
 @needs_roof
-def test_fix_refuses_roof_duality_persistencies_and_keeps_its_bound() -> None:
-    # dwave-preprocessing 0.6.11 fixed x1 = 1 here although x1 is isolated with bias +6:
-    # no ground state has it, so its persistencies cannot back an exact pass.
-    lin = [12.0, 6.0, -4.0, -2.0, 12.0, 4.0, 8.0, -4.0, 0.0, 8.0, -4.0]
-    pairs = [(4, 0, 4.0), (4, 3, -8.0), (5, 0, -8.0), (6, 4, -8.0), (8, 5, 4.0), (9, 0, -8.0),
-             (9, 2, -4.0), (9, 5, -8.0), (10, 5, 4.0)]  # fmt: skip
-    row, col, val = (np.array(x) for x in zip(*pairs, strict=True))
-    ham = Hamiltonian(np.array(lin), row, col, val, -10.0, vartype="BINARY")
-    with pytest.raises(CapabilityError, match=r"roof_duality\) is refused"):
-        Pipeline.parse("fix(method=roof_duality)").run(ham)
-    ground, _ = _ground(ham)
-    assert roof_duality(ham).lower_bound <= ground + 1e-9
-    assert Pipeline.parse("fix(roof=false, method=roof_duality)").run(ham).ir.num_variables == 11
+def test_roof_duality_fixings_are_proved_and_the_librarys_wrong_ones_rejected() -> None:
+    # dwave-preprocessing 0.6.11, strict=True, fixes s1 = 1, s2 = -1, s5 = 1 here, claiming every
+    # ground state has them; of the 4 ground states, some do not. Their probes fail.
+    ham = Hamiltonian(
+        np.array([3.0, -1.0, 1.0, 2.0, 2.0, -2.0]),
+        np.array([0, 0, 0, 1, 1, 2, 3]),
+        np.array([1, 3, 4, 2, 5, 3, 4]),
+        np.array([-1.0, -1.0, 2.0, 3.0, -2.0, 3.0, -2.0]),
+        vartype=SPIN,
+    )
+    rd = roof_duality(ham)
+    library = dict(zip(rd.indices.tolist(), rd.values.tolist(), strict=True))
+    ground, states = _ground(ham)
+    assert len(states) == 4
+    wrong = [i for i, v in library.items() if not np.all(states[:, i] == v)]
+    assert wrong  # the library's claim fails here
+    out = Pipeline.parse("fix(method=roof_duality)").run(ham)
+    details = out.records[0].details
+    assert details["method"] == "roof_duality"
+    proof = details["roof_duality_proof"]
+    assert proof["candidates"] == len(library)
+    assert proof["rejected"] >= len(wrong)
+    for label, v in details["fixed"]:
+        assert np.all(states[:, label] == v)
+    assert rd.lower_bound <= ground + 1e-9
+    reduced = solve_exact(out.ir)
+    assert reduced.ground_energy == pytest.approx(ground)
+    assert reduced.degeneracy == 4
+    assert Pipeline.parse("fix(roof=false, method=roof_duality)").run(ham).ir.num_variables == 6
     with pytest.raises(PipelineError, match="method must be one of"):
         Pipeline.parse("fix(method=lp)")
+    with pytest.raises(PipelineError, match="weak persistencies"):
+        Pipeline.parse("fix(method=roof_duality, strict=false)")
+
+
+@needs_roof
+@given(st.integers(0, 2**32 - 1), st.integers(1, 11), st.sampled_from([0.2, 0.5]))
+def test_proved_roof_duality_fixings_hold_in_every_ground_state(
+    seed: int, n: int, density: float
+) -> None:
+    ham = _integer_problem(seed, n, density)
+    if seed % 2:
+        ham = ham.to_binary()
+    ground, states = _ground(ham)
+    out = Pipeline.parse("fix(method=roof_duality)").run(ham)
+    details = out.records[0].details
+    proof = details["roof_duality_proof"]
+    assert proof["upper_bound"] >= ground - 1e-9
+    assert details["fixed_by_roof_duality"] == proof["candidates"] - proof["rejected"]
+    assert not details["fixed_truncated"]
+    for label, v in details["fixed"]:
+        assert np.all(states[:, label] == v)
+    # every ground state survives, and nothing else becomes one
+    if out.ir.num_variables:
+        reduced = solve_exact(out.ir)
+        assert reduced.ground_energy == pytest.approx(ground)
+        assert reduced.degeneracy == len(states)
+    else:
+        assert len(states) == 1
 
 
 def test_dominance_fallback_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
