@@ -37,6 +37,7 @@ from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.solver_catalogue import SOLVER_INFO, resolve_solver
+from qevo_ir.vartypes import SPIN
 
 __all__ = [
     "ENERGY_BOUND_LIMIT",
@@ -87,7 +88,9 @@ def load_source(source: object) -> Any:
     )
 
 
-def check_energy_bound(ham: Hamiltonian, what: str = "the Hamiltonian") -> None:
+def check_energy_bound(
+    ham: Hamiltonian | PolynomialHamiltonian, what: str = "the Hamiltonian"
+) -> None:
     """Raise :class:`LimitExceeded` when ``|offset| + Σ|h| + Σ|J|`` exceeds
     :data:`ENERGY_BOUND_LIMIT` (energies or conversions could overflow float64)."""
     bound = ham.l1_norm()
@@ -416,9 +419,14 @@ def solve(
     unless ``pipeline`` is given) and decoded with the truth: ``info`` carries
     ``best_feasible_objective``, ``best_feasible_sample`` and ``feasible_count``; ``repair=True``
     mends one-hot, cardinality and at-most-k groups first (``qevo_ir.constrained_solve``).
+    A PolynomialHamiltonian given to a QAOA solver (``qaoa``, ``qaoa-qiskit``, ``qaoa-cirq``)
+    without a ``pipeline`` is not quadratized: its k-local phase separator runs directly on its
+    own variables (``specs/backend_qaoa.md``).
     """
     src = load_source(source)
-    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+    if isinstance(src, PolynomialHamiltonian) and _direct_qaoa(src, backend, pipeline):
+        options.pop("repair", None)  # repair mends constraints; a polynomial has none
+    elif isinstance(src, ConstrainedModel | PolynomialHamiltonian):
         from qevo_ir.constrained_solve import solve_lowered
 
         return solve_lowered(
@@ -444,6 +452,8 @@ def solve(
     if plugin == "qaoa":
         _check_known_options(backend, opts, SOLVER_INFO["qaoa"].options)
     pipe = pipeline if isinstance(pipeline, Pipeline) else Pipeline.parse(pipeline or "")
+    if isinstance(src, PolynomialHamiltonian):
+        check_energy_bound(src, "the source polynomial")
     _check_ir_bound(src, "the source Hamiltonian")
     compiled = pipe.run(src) if len(pipe) else None
     ir = compiled.ir if compiled is not None else src
@@ -455,10 +465,10 @@ def solve(
             f"backend {backend!r} cannot take an embedded problem; embedding is for annealers "
             "(use sa, steepest or tabu, or drop the embed pass)"
         )
-    if plugin in ("qaoa", "qiskit", "cirq") and isinstance(ir, Hamiltonian):
+    if plugin in ("qaoa", "qiskit", "cirq") and isinstance(ir, Hamiltonian | PolynomialHamiltonian):
         check_qaoa_request(
             ir.num_variables,
-            ir.num_interactions,
+            _separator_gates(ir),
             ir.l1_norm(),
             **{k: opts[k] for k in ("layers", "gammas", "betas", "shots", "seed") if k in opts},
         )
@@ -509,6 +519,27 @@ def solve(
     return result
 
 
+def _direct_qaoa(src: PolynomialHamiltonian, backend: str, pipeline: str | Pipeline | None) -> bool:
+    """Whether ``solve`` runs a polynomial's k-local QAOA directly: a QAOA solver and no
+    pipeline (a given pipeline is honoured: it lowers, ``quadratize`` appended if needed)."""
+    if pipeline is not None and not (isinstance(pipeline, str) and not pipeline.strip()):
+        return False
+    try:
+        _, plugin, _ = resolve_solver(backend, available_backends())
+    except ValidationError:
+        return False  # the lowered route reports the unknown name as it always has
+    return plugin in ("qaoa", "qiskit", "cirq")
+
+
+def _separator_gates(ir: Hamiltonian | PolynomialHamiltonian) -> int:
+    """Gates of one layer's cost terms beyond the ``2n`` one-qubit gates: one per coupling; a
+    term of degree ``d >= 3`` is a CX ladder, ``2d - 1`` gates."""
+    if isinstance(ir, Hamiltonian):
+        return ir.num_interactions
+    deg = np.diff(ir.term_ptr)
+    return int(np.count_nonzero(deg == 2) + (2 * deg[deg >= 3] - 1).sum())
+
+
 def _check_known_options(name: str, options: dict[str, Any], accepted: Sequence[str]) -> None:
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -518,18 +549,23 @@ def _check_known_options(name: str, options: dict[str, Any], accepted: Sequence[
         )
 
 
-def _certify(result: SampleResult, src: Hamiltonian, *, decoded: bool) -> None:
+def _certify(
+    result: SampleResult, src: Hamiltonian | PolynomialHamiltonian, *, decoded: bool
+) -> None:
     """Give ``result.info`` its ``lower_bound``, ``gap`` and ``lower_bound_source``.
 
     A backend's own bound is kept when it is about ``src`` itself; after a pipeline it is about
     the compiled IR (kept as ``ir_lower_bound``) and a cheap bound on ``src`` is computed
-    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound).
+    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound; for a
+    polynomial the trivial bound, :func:`_polynomial_trivial_bound`).
     """
     from qevo_ir.solvers.bounds import certificate, lower_bound
 
     info = result.info
     best = result.best_energy if len(result) else None
-    if "lower_bound" in info and not decoded:
+    if isinstance(src, PolynomialHamiltonian):
+        bound, source = _polynomial_trivial_bound(src), "trivial"
+    elif "lower_bound" in info and not decoded:
         bound, source = float(info["lower_bound"]), str(info.get("lower_bound_source", "backend"))
     else:
         if "lower_bound" in info:
@@ -539,8 +575,18 @@ def _certify(result: SampleResult, src: Hamiltonian, *, decoded: bool) -> None:
     info.update(certificate(best, bound, source))
 
 
+def _polynomial_trivial_bound(poly: PolynomialHamiltonian) -> float:
+    """Each monomial is ``±1`` (SPIN) or ``0``/``1`` (BINARY): ``offset − Σ|c|`` or
+    ``offset + Σ min(c, 0)``."""
+    c = poly.coeffs
+    with np.errstate(over="ignore"):
+        if poly.vartype is SPIN:
+            return poly.offset - float(np.abs(c).sum())
+        return poly.offset + float(np.minimum(c, 0.0).sum())
+
+
 def _solve_fast_qaoa(
-    ham: Hamiltonian,
+    ham: Hamiltonian | PolynomialHamiltonian,
     *,
     layers: int = 1,
     shots: int = 1024,
@@ -557,7 +603,9 @@ def _solve_fast_qaoa(
 
     Before anything of size ``2**n`` is allocated, the qubits, the memory (the machine's
     available memory and ``max_bytes``) and the estimated time (``max_seconds``) are checked
-    (:func:`qevo_ir.qaoa.limits.check_fast_qaoa`), refusing with the numbers.
+    (:func:`qevo_ir.qaoa.limits.check_fast_qaoa`), refusing with the numbers. A
+    PolynomialHamiltonian runs on its k-local cost diagonal (no auxiliaries); samples come back
+    in its own variables and vartype.
     """
     from qevo_ir import qaoa
     from qevo_ir.qaoa.limits import check_fast_qaoa
@@ -574,12 +622,11 @@ def _solve_fast_qaoa(
         max_bytes=max_bytes,
         max_seconds=max_seconds,
     )
-    spin = ham.to_spin()
     try:
         qaoa.check_qubits(n)
     except ValueError as exc:
         raise LimitExceeded(str(exc)) from None
-    diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    diag = qaoa.ir_cost_diagonal(ham)
     if gammas is None or betas is None:
         found = qaoa.optimize_angles(diag, layers, seed=seed, restarts=restarts, progress=progress)
         g, b = np.asarray(found.gammas), np.asarray(found.betas)
@@ -587,7 +634,7 @@ def _solve_fast_qaoa(
         g, b = np.asarray(gammas, dtype=float), np.asarray(betas, dtype=float)
     bits = qaoa.sample_qaoa(diag, g, b, shots, seed=seed)
     return SampleResult.from_samples(
-        ham,
+        ham,  # type: ignore[arg-type]  # duck-typed: energies, variables, vartype
         bits,
         vartype=_binary(),
         info={

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from qevo_ir.errors import FormatError, LimitExceeded, VerificationError
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.printable import printable
 
 __all__ = [
@@ -129,20 +130,20 @@ def equal_up_to_global_phase(
 def check_qaoa_lowering(
     backend: Any,
     native: Any,
-    ham: Hamiltonian,
+    ham: Hamiltonian | PolynomialHamiltonian,
     rng: np.random.Generator,
     *,
     bound: tuple[list[float], list[float]] | None = None,
     layers: int = 1,
 ) -> tuple[bool, str]:
     """The circuit's state equals the fast path's up to a global phase; with β = 0 the phases
-    equal ``-γE(b)``. ``bound``: the angles already bound into the circuit, if any.
+    equal ``-γE(b)``. ``bound``: the angles already bound into the circuit, if any. ``ham``
+    may be a k-local PolynomialHamiltonian (its diagonal: :func:`qevo_ir.qaoa.ir_cost_diagonal`).
     """
     from qevo_ir import qaoa
 
-    spin = ham.to_spin()
-    n = spin.num_variables
-    diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    n = ham.num_variables
+    diag = qaoa.ir_cost_diagonal(ham)
     if bound is not None:
         gammas, betas = np.asarray(bound[0]), np.asarray(bound[1])
         state = np.asarray(backend.statevector(native), dtype=np.complex128)

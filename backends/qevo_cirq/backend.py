@@ -11,13 +11,13 @@ import numpy.typing as npt
 from qevo_cirq import artifacts, circuit
 from qevo_ir.backend import Capabilities
 from qevo_ir.errors import ValidationError
-from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
 from qevo_ir.vartypes import SPIN
 from qevo_qiskit.qaoa_problem import (
     DEFAULT_OPERATOR_BYTES,
     MAX_SIMULATED_QUBITS,
+    CostIR,
     check_options,
     prepare_solve,
     sample_result,
@@ -54,7 +54,7 @@ class CirqBackend:
         extra="cirq",
     )
 
-    def lower(self, hamiltonian: Hamiltonian, **options: Any) -> cirq.Circuit:
+    def lower(self, hamiltonian: CostIR, **options: Any) -> cirq.Circuit:
         """The QAOA circuit (options ``layers``, ``gammas``, ``betas``); no measurements.
 
         See :func:`qevo_cirq.circuit.qaoa_circuit`.
@@ -92,7 +92,7 @@ class CirqBackend:
         return resolved
 
     def cost_operator(
-        self, hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
+        self, hamiltonian: CostIR, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
     ) -> cirq.PauliSum:
         """The cost operator ``H_C`` (see :func:`qevo_cirq.circuit.cost_operator`)."""
         return circuit.cost_operator(hamiltonian, max_bytes=max_bytes)
@@ -120,7 +120,7 @@ class CirqBackend:
         """Final state of ``native`` at the angles, little-endian (qubit ``i`` = variable ``i``)."""
         return circuit.statevector(native, gammas, betas)
 
-    def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
+    def solve(self, hamiltonian: CostIR, **options: Any) -> SampleResult:
         """Sample the QAOA state of ``hamiltonian`` with ``cirq.Simulator``.
 
         Options: ``layers`` (default 1), ``shots`` (1024), ``seed``, ``gammas``/``betas``

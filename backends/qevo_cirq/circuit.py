@@ -1,5 +1,6 @@
-"""Cirq lowering of a Hamiltonian: the QAOA ``cirq.Circuit`` built moment by moment, its
-``cirq.PauliSum`` cost operator, and the circuit's statevector in the IR's little-endian order.
+"""Cirq lowering of a Hamiltonian or a k-local PolynomialHamiltonian: the QAOA ``cirq.Circuit``
+built moment by moment, its ``cirq.PauliSum`` cost operator, and the circuit's statevector in the
+IR's little-endian order.
 
 Cirq is imported lazily (``pip install 'qevo-ir[cirq]'``). Conventions and the sign derivation
 are in ``specs/backend_qaoa.md``.
@@ -14,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_cirq.colouring import edge_colouring
+from qevo_cirq.colouring import edge_colouring, hyperedge_colouring
 from qevo_ir.conventions import reverse_qubit_order
 from qevo_ir.errors import ValidationError
-from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_qiskit.qaoa_problem import (
     DEFAULT_OPERATOR_BYTES,
+    CostIR,
     QAOAProblem,
     angle_values,
     check_operator_memory,
@@ -66,7 +67,7 @@ def _symbol_products(coefficients: list[float], symbol: Any) -> list[Any]:
 
 
 def qaoa_circuit(
-    hamiltonian: Hamiltonian,
+    hamiltonian: CostIR,
     layers: int | None = None,
     gammas: npt.ArrayLike | None = None,
     betas: npt.ArrayLike | None = None,
@@ -77,13 +78,16 @@ def qaoa_circuit(
     ``RZ(-2 gamma_k h_i)`` (as ``ZPowGate(exponent=-2 gamma_k h_i / π, global_shift=-0.5)``,
     the same unitary as ``cirq.rz``), the ``RZZ(2 gamma_k J_ij)`` gates
     (``ZZPowGate(exponent=2 gamma_k J_ij / π, global_shift=-0.5)``) packed into moments by an
-    edge colouring, and one moment of ``cirq.rx(2 beta_k)``. ``LineQubit(i)`` is variable
-    ``i``. The offset is a global phase and is not in the circuit (it is the identity term of
-    :func:`cost_operator`).
+    edge colouring, for a k-local polynomial each nonzero term of degree ``d >= 3`` as
+    ``exp(-i θ/2 Z_{t_1}…Z_{t_d})``, ``θ = 2 gamma_k (-1)^d c_t`` (a ``CNOT`` ladder
+    ``t_1→…→t_d``, ``ZPowGate(exponent=θ/π, global_shift=-0.5)`` on ``t_d``, the ladder undone;
+    terms on disjoint qubits share moments), and one moment of ``cirq.rx(2 beta_k)``.
+    ``LineQubit(i)`` is variable ``i``. The offset is a global phase and is not in the circuit
+    (it is the identity term of :func:`cost_operator`).
 
     Parameters
     ----------
-    hamiltonian : Hamiltonian
+    hamiltonian : Hamiltonian or PolynomialHamiltonian
         The IR (BINARY is converted exactly to SPIN).
     layers : int, optional
         Depth ``p``; default ``len(gammas)`` when angles are given, else 1.
@@ -94,7 +98,9 @@ def qaoa_circuit(
     Returns
     -------
     cirq.Circuit
-        ``1 + p·(2 + C)`` moments at most (``C`` colours; empty moments are left out).
+        ``1 + p·(2 + C + L)`` moments at most (``C`` edge colours; ``L`` the ladder moments of
+        the k-local terms, ``Σ (2 D_c - 1)`` over their colours ``c`` of largest degree
+        ``D_c``; empty moments are left out).
 
     Raises
     ------
@@ -122,6 +128,12 @@ def qaoa_circuit(
     ]
     zpow, zzpow, gate_op = cirq_mod.ZPowGate, cirq_mod.ZZPowGate, cirq_mod.GateOperation
     moment = cirq_mod.Moment
+    # k-local terms: exp(-iγ c Π s) = exp(-iγ (-1)^d c Z…Z); exponent 2γ(-1)^d c/π on the last
+    # qubit of a CNOT ladder.
+    higher = problem.higher_terms()
+    string_exponents = (2.0 * problem.z_string_coefficients() / math.pi).tolist()
+    ladder_moments = _ladder_schedule(higher)
+    cnot = cirq_mod.CNOT
     moments = [moment(cirq_mod.H.on_each(qubits))] if n else []
     for k in range(p):
         if angles is None:
@@ -129,11 +141,13 @@ def qaoa_circuit(
             mixer = cirq_mod.rx(2 * sympy.Symbol(f"beta_{k}"))
             z_exp = _symbol_products(z_exponents, gamma_k)
             zz_exp = _symbol_products(zz_exponents, gamma_k)
+            string_exp = _symbol_products(string_exponents, gamma_k)
         else:
             g = float(angles[0][k])
             mixer = cirq_mod.rx(2.0 * float(angles[1][k]))
             z_exp = [g * e for e in z_exponents]
             zz_exp = [g * e for e in zz_exponents]
+            string_exp = [g * e for e in string_exponents]
         if z_qubits:
             moments.append(
                 moment(
@@ -148,23 +162,56 @@ def qaoa_circuit(
             for pair, e in zip(zz_pairs, zz_exp, strict=True)
         ]
         moments.extend(moment(ops[a:b]) for a, b in itertools.pairwise(bounds))
+        for entries in ladder_moments:
+            ladder_ops = []
+            for t, step in entries:
+                term = higher[t]
+                d = len(term)
+                if step == d - 1:
+                    rotation = zpow(exponent=string_exp[t], global_shift=-0.5)
+                    ladder_ops.append(gate_op(rotation, (qubits[term[-1]],)))
+                else:  # CNOT a -> a + 1 on the way up (step < d - 1), then back down
+                    a = step if step < d - 1 else 2 * d - 2 - step
+                    ladder_ops.append(gate_op(cnot, (qubits[term[a]], qubits[term[a + 1]])))
+            moments.append(moment(ladder_ops))
         if n:
             moments.append(moment([gate_op(mixer, (q,)) for q in qubits]))
     built: cirq.Circuit = cirq_mod.Circuit.from_moments(*moments)
     return built
 
 
-def cost_operator(
-    hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
-) -> cirq.PauliSum:
+def _ladder_schedule(terms: list[list[int]]) -> list[list[tuple[int, int]]]:
+    """Moments of the k-local terms' ladders: ``(term, step)`` pairs, step ``0..2d-2`` of a
+    degree-``d`` term (``d - 1`` CNOTs up, the Z rotation at step ``d - 1``, ``d - 1`` down).
+
+    Terms of one colour of :func:`~qevo_cirq.colouring.hyperedge_colouring` act on disjoint
+    qubits, so their step ``j`` shares moment ``j`` of the colour's ``2 D - 1`` moments.
+    """
+    if not terms:
+        return []
+    colours, num_colours = hyperedge_colouring(terms)
+    schedule: list[list[tuple[int, int]]] = []
+    for c in range(num_colours):
+        members = np.flatnonzero(colours == c).tolist()
+        depth = 2 * max(len(terms[t]) for t in members) - 1
+        block: list[list[tuple[int, int]]] = [[] for _ in range(depth)]
+        for t in members:
+            for step in range(2 * len(terms[t]) - 1):
+                block[step].append((t, step))
+        schedule.extend(block)
+    return schedule
+
+
+def cost_operator(hamiltonian: CostIR, *, max_bytes: int = DEFAULT_OPERATOR_BYTES) -> cirq.PauliSum:
     """The diagonal cost operator ``H_C`` as a ``cirq.PauliSum`` on ``LineQubit(i)``.
 
-    Terms ``offset·I``, ``-h_i Z_i`` and ``J_ij Z_i Z_j`` (nonzero ones), so that
-    ``⟨b|H_C|b⟩ = E(decode(b))``; built as one ``LinearDict``.
+    Terms ``offset·I``, ``-h_i Z_i``, ``J_ij Z_i Z_j`` and, for a k-local polynomial,
+    ``(-1)^d c_t Z_{t_1}…Z_{t_d}`` (nonzero ones), so that ``⟨b|H_C|b⟩ = E(decode(b))``; built as
+    one ``LinearDict``.
 
     Parameters
     ----------
-    hamiltonian : Hamiltonian
+    hamiltonian : Hamiltonian or PolynomialHamiltonian
         The IR (BINARY is converted exactly to SPIN).
     max_bytes : int, optional
         Memory budget (about 1 KiB per term).
@@ -192,6 +239,12 @@ def cost_operator(
         (frozenset((z_terms[i], z_terms[j])), c)
         for i, j, c in zip(
             problem.row.tolist(), problem.col.tolist(), problem.quad.tolist(), strict=True
+        )
+    )
+    terms.update(
+        (frozenset(z_terms[i] for i in qubits), c)
+        for qubits, c in zip(
+            problem.higher_terms(), problem.z_string_coefficients().tolist(), strict=True
         )
     )
     operator: cirq.PauliSum = cirq_mod.PauliSum(cirq_mod.LinearDict(terms))

@@ -1,4 +1,5 @@
-"""Proper edge colourings of coupling graphs, used to pack ZZ gates into Cirq moments.
+"""Proper edge colourings of coupling graphs, used to pack ZZ gates into Cirq moments (and a
+first-fit colouring of the k-local terms' qubit sets, which packs their Z-string ladders).
 
 Two colourings are tried: the round-robin (tournament) colouring of the complete graph,
 fully vectorised and optimal for dense problems, and first-fit greedy in edge order, kept when
@@ -13,7 +14,12 @@ import numpy.typing as npt
 
 from qevo_ir.errors import ValidationError
 
-__all__ = ["edge_colouring", "first_fit_colouring", "round_robin_colouring"]
+__all__ = [
+    "edge_colouring",
+    "first_fit_colouring",
+    "hyperedge_colouring",
+    "round_robin_colouring",
+]
 
 IndexArray = npt.NDArray[np.int64]
 
@@ -123,3 +129,32 @@ def _compact(colours: IndexArray) -> tuple[IndexArray, int]:
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int64)
     return rank[inverse.reshape(-1)], int(first.size)
+
+
+def hyperedge_colouring(terms: list[list[int]]) -> tuple[IndexArray, int]:
+    """First-fit colouring of qubit sets: no two sets of one colour share a qubit.
+
+    Term ``t`` takes the smallest colour none of whose sets meets it (one bitmask per colour), so
+    terms of one colour act on disjoint qubits and their gates can share moments. At most
+    ``1 + Σ_{q ∈ t} (deg(q) - 1)`` colours are used for a term ``t``; not optimal in general.
+
+    Returns
+    -------
+    tuple
+        ``(colours, number of colours)``, colours ``0..C-1`` in order of first use.
+    """
+    used: list[int] = []
+    colours = np.empty(len(terms), dtype=np.int64)
+    for t, qubits in enumerate(terms):
+        mask = 0
+        for q in qubits:
+            mask |= 1 << q
+        for c, taken in enumerate(used):
+            if not taken & mask:
+                used[c] = taken | mask
+                colours[t] = c
+                break
+        else:
+            colours[t] = len(used)
+            used.append(mask)
+    return colours, len(used)

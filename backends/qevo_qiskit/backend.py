@@ -12,7 +12,6 @@ import numpy.typing as npt
 from qevo_ir.backend import Capabilities
 from qevo_ir.conventions import basis_index_to_bits
 from qevo_ir.errors import ValidationError
-from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
 from qevo_ir.vartypes import SPIN
@@ -20,6 +19,7 @@ from qevo_qiskit import artifacts, circuit
 from qevo_qiskit.qaoa_problem import (
     DEFAULT_OPERATOR_BYTES,
     MAX_SIMULATED_QUBITS,
+    CostIR,
     check_options,
     prepare_solve,
     sample_result,
@@ -54,7 +54,7 @@ class QiskitBackend:
         extra="qiskit",
     )
 
-    def lower(self, hamiltonian: Hamiltonian, **options: Any) -> QuantumCircuit:
+    def lower(self, hamiltonian: CostIR, **options: Any) -> QuantumCircuit:
         """The QAOA circuit (options ``layers``, ``gammas``, ``betas``, ``measure``).
 
         See :func:`qevo_qiskit.circuit.qaoa_circuit`. With ``measure=True`` every qubit is
@@ -77,7 +77,7 @@ class QiskitBackend:
         return circuit.bind_angles(native, gammas, betas)
 
     def cost_operator(
-        self, hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
+        self, hamiltonian: CostIR, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
     ) -> SparsePauliOp:
         """The cost operator ``H_C`` (see :func:`qevo_qiskit.circuit.cost_operator`)."""
         return circuit.cost_operator(hamiltonian, max_bytes=max_bytes)
@@ -105,7 +105,7 @@ class QiskitBackend:
         """Final state of ``native`` at the angles, little-endian (qubit ``i`` = variable ``i``)."""
         return circuit.statevector(native, gammas, betas)
 
-    def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
+    def solve(self, hamiltonian: CostIR, **options: Any) -> SampleResult:
         """Sample the QAOA state of ``hamiltonian``.
 
         Options: ``layers`` (default 1), ``shots`` (1024), ``seed``, ``gammas``/``betas``

@@ -1,5 +1,6 @@
-"""Qiskit lowering of a Hamiltonian: the QAOA ``QuantumCircuit``, its ``SparsePauliOp`` cost
-operator, and the circuit's statevector in the IR's little-endian order.
+"""Qiskit lowering of a Hamiltonian or a k-local PolynomialHamiltonian: the QAOA
+``QuantumCircuit``, its ``SparsePauliOp`` cost operator, and the circuit's statevector in the
+IR's little-endian order.
 
 Qiskit is imported lazily (``pip install 'qevo-ir[qiskit]'``). Conventions and the sign
 derivation are in ``specs/backend_qaoa.md``.
@@ -7,15 +8,16 @@ derivation are in ``specs/backend_qaoa.md``.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
 from qevo_qiskit.qaoa_problem import (
     DEFAULT_OPERATOR_BYTES,
+    CostIR,
     QAOAProblem,
     angle_index,
     angle_values,
@@ -34,7 +36,7 @@ _NAME = "qiskit"
 
 
 def qaoa_circuit(
-    hamiltonian: Hamiltonian,
+    hamiltonian: CostIR,
     layers: int | None = None,
     gammas: npt.ArrayLike | None = None,
     betas: npt.ArrayLike | None = None,
@@ -42,13 +44,16 @@ def qaoa_circuit(
     """The depth-``p`` QAOA circuit of ``hamiltonian`` (no measurements).
 
     ``H`` on every qubit, then per layer ``k``: ``RZ(-2 gamma_k h_i)`` on each qubit with a
-    nonzero field, ``RZZ(2 gamma_k J_ij)`` on each nonzero coupling (IR order), ``RX(2 beta_k)``
-    on every qubit, and ``-gamma_k · offset`` added to the global phase. Qubit ``i`` is variable
-    ``i``; a BINARY IR is converted exactly to SPIN first.
+    nonzero field, ``RZZ(2 gamma_k J_ij)`` on each nonzero coupling (IR order), for a k-local
+    polynomial ``exp(-i gamma_k c_t Π_{i∈t} s_i) = exp(-i θ/2 Z_{t_1}…Z_{t_d})`` with
+    ``θ = 2 gamma_k (-1)^d c_t`` on each nonzero term of degree ``d >= 3`` (a CX ladder
+    ``t_1→t_2→…→t_d``, ``RZ(θ)`` on ``t_d``, the ladder undone), ``RX(2 beta_k)`` on every qubit,
+    and ``-gamma_k · offset`` added to the global phase. Qubit ``i`` is variable ``i``; a BINARY
+    IR is converted exactly to SPIN first.
 
     Parameters
     ----------
-    hamiltonian : Hamiltonian
+    hamiltonian : Hamiltonian or PolynomialHamiltonian
         The IR to lower.
     layers : int, optional
         Depth ``p``; default ``len(gammas)`` when angles are given, else 1.
@@ -70,7 +75,7 @@ def qaoa_circuit(
     """
     require("qiskit", "qiskit")
     from qiskit.circuit import CircuitInstruction, ParameterVector, QuantumCircuit
-    from qiskit.circuit.library import HGate, RXGate, RZGate, RZZGate
+    from qiskit.circuit.library import CXGate, HGate, RXGate, RZGate, RZZGate
 
     problem = QAOAProblem.from_hamiltonian(hamiltonian)
     p, angles = resolve_angles(layers, gammas, betas)
@@ -90,8 +95,18 @@ def qaoa_circuit(
         for i, j in zip(problem.row.tolist(), problem.col.tolist(), strict=True)
     ]
     zz_angles = (2.0 * problem.quad).tolist()
+    # k-local terms: exp(-iγ c Π s) = exp(-iγ (-1)^d c Z…Z) = CX ladder, RZ(2γ(-1)^d c), ladder.
+    ladders = [
+        (
+            [(qubits[a], qubits[b]) for a, b in itertools.pairwise(term)],
+            (qubits[term[-1]],),
+        )
+        for term in problem.higher_terms()
+    ]
+    z_string_angles = (2.0 * problem.z_string_coefficients()).tolist()
     append = circuit._append  # documented fast path: operands are known valid here
     hadamard = HGate()
+    cx = CXGate()
     for q in qubits:
         append(CircuitInstruction(hadamard, (q,)))
     phase: Any = 0.0
@@ -101,6 +116,12 @@ def qaoa_circuit(
             append(CircuitInstruction(RZGate(g * a), qargs))
         for qargs, a in zip(zz_qubits, zz_angles, strict=True):
             append(CircuitInstruction(RZZGate(g * a), qargs))
+        for (ladder, target), a in zip(ladders, z_string_angles, strict=True):
+            for pair in ladder:
+                append(CircuitInstruction(cx, pair))
+            append(CircuitInstruction(RZGate(g * a), target))
+            for pair in reversed(ladder):
+                append(CircuitInstruction(cx, pair))
         mixer = RXGate(2 * beta[k])
         for q in qubits:
             append(CircuitInstruction(mixer, (q,)))
@@ -111,18 +132,18 @@ def qaoa_circuit(
     return circuit
 
 
-def cost_operator(
-    hamiltonian: Hamiltonian, *, max_bytes: int = DEFAULT_OPERATOR_BYTES
-) -> SparsePauliOp:
+def cost_operator(hamiltonian: CostIR, *, max_bytes: int = DEFAULT_OPERATOR_BYTES) -> SparsePauliOp:
     """The diagonal cost operator ``H_C`` as a ``SparsePauliOp``.
 
     Terms: ``offset·I`` first, then ``-h_i Z_i`` for each nonzero field, then ``J_ij Z_i Z_j``
-    for each nonzero coupling (IR order), so that ``⟨b|H_C|b⟩ = E(decode(b))``. The Pauli table
-    is built from numpy arrays in one step (``PauliList.from_symplectic``).
+    for each nonzero coupling (IR order), then, for a k-local polynomial,
+    ``(-1)^d c_t Z_{t_1}…Z_{t_d}`` for each nonzero term of degree ``d >= 3``, so that
+    ``⟨b|H_C|b⟩ = E(decode(b))``. The Pauli table is built from numpy arrays in one step
+    (``PauliList.from_symplectic``).
 
     Parameters
     ----------
-    hamiltonian : Hamiltonian
+    hamiltonian : Hamiltonian or PolynomialHamiltonian
         The IR (BINARY is converted exactly to SPIN).
     max_bytes : int, optional
         Memory budget for the dense ``(terms, n)`` symplectic table (``2·terms·n`` bytes).
@@ -151,7 +172,12 @@ def cost_operator(
     zz_terms = 1 + nf + np.arange(problem.quad.size)
     z[zz_terms, problem.row] = True
     z[zz_terms, problem.col] = True
-    coeffs = np.concatenate(([problem.offset], -problem.fields, problem.quad)).astype(np.complex128)
+    lengths = np.diff(problem.term_ptr)
+    higher_rows = 1 + nf + problem.quad.size + np.arange(problem.num_higher_terms)
+    z[np.repeat(higher_rows, lengths), problem.term_vars] = True
+    coeffs = np.concatenate(
+        ([problem.offset], -problem.fields, problem.quad, problem.z_string_coefficients())
+    ).astype(np.complex128)
     paulis = PauliList.from_symplectic(z, np.zeros_like(z))
     return SparsePauliOp(paulis, coeffs, ignore_pauli_phase=True, copy=False)
 

@@ -1,6 +1,7 @@
 """SDK-free QAOA preparation shared by the Qiskit and Cirq backends.
 
-It turns a :class:`~qevo_ir.hamiltonian.Hamiltonian` into SPIN cost terms, checks options and
+It turns a :class:`~qevo_ir.hamiltonian.Hamiltonian` or a k-local
+:class:`~qevo_ir.polynomial.PolynomialHamiltonian` into SPIN cost terms, checks options and
 angles, enforces the statevector size limit, picks the angles ``solve`` uses and builds the
 :class:`~qevo_ir.results.SampleResult`. Nothing here imports a vendor SDK (see
 ``specs/backend_qaoa.md``).
@@ -8,9 +9,10 @@ angles, enforces the statevector size limit, picks the angles ``solve`` uses and
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,9 +21,11 @@ import numpy.typing as npt
 from qevo_ir.advice import did_you_mean
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.qaoa import (
     cost_diagonal,
     optimize_angles,
+    polynomial_cost_diagonal,
     qaoa_expectation,
     statevector_memory_bytes,
 )
@@ -31,6 +35,7 @@ from qevo_ir.vartypes import BINARY
 __all__ = [
     "DEFAULT_OPERATOR_BYTES",
     "MAX_SIMULATED_QUBITS",
+    "CostIR",
     "QAOAProblem",
     "SolveSettings",
     "angle_index",
@@ -85,12 +90,20 @@ def format_bytes(nbytes: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: The IRs a QAOA backend lowers: quadratic, or k-local (its phase separator has one multi-qubit
+#: Z rotation per term of degree 3 or more; ``specs/backend_qaoa.md``).
+CostIR = Hamiltonian | PolynomialHamiltonian
+
+
 @dataclass(frozen=True, eq=False)
 class QAOAProblem:
-    """The SPIN cost terms of a Hamiltonian, in IR variable order (qubit ``i`` = variable ``i``).
+    """The SPIN cost terms of a Hamiltonian or a PolynomialHamiltonian, in IR variable order
+    (qubit ``i`` = variable ``i``).
 
-    ``E(s) = offset + Σ_i linear_i s_i + Σ_k quad_k s_{row_k} s_{col_k}``; only nonzero terms
-    are kept (a zero term is the identity gate), the offset is kept as is.
+    ``E(s) = offset + Σ_i linear_i s_i + Σ_k quad_k s_{row_k} s_{col_k}
+    + Σ_t coeffs_t Π_{i ∈ term t} s_i`` (the last sum over the terms of degree ``>= 3``, CSR in
+    ``term_ptr``/``term_vars``, empty for a Hamiltonian); only nonzero terms are kept (a zero
+    term is the identity gate), the offset is kept as is.
 
     Attributes
     ----------
@@ -102,6 +115,9 @@ class QAOAProblem:
         Nonzero couplings ``J_k`` between qubits ``row_k < col_k`` in canonical IR order.
     offset : float
         Constant energy.
+    term_ptr, term_vars, coeffs : numpy.ndarray
+        Nonzero SPIN terms of degree ``>= 3`` (CSR, variables ascending within a term, in the
+        polynomial's canonical order); empty for a quadratic IR.
     """
 
     num_qubits: int
@@ -111,15 +127,18 @@ class QAOAProblem:
     col: IndexArray
     quad: FloatArray
     offset: float
+    term_ptr: IndexArray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    term_vars: IndexArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coeffs: FloatArray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
 
     @classmethod
-    def from_hamiltonian(cls, hamiltonian: Hamiltonian) -> QAOAProblem:
+    def from_hamiltonian(cls, hamiltonian: CostIR) -> QAOAProblem:
         """Exact SPIN terms of ``hamiltonian`` (a BINARY IR is converted with ``to_spin``).
 
         Parameters
         ----------
-        hamiltonian : Hamiltonian
-            The IR to lower.
+        hamiltonian : Hamiltonian or PolynomialHamiltonian
+            The IR to lower (a polynomial through :meth:`from_polynomial`).
 
         Returns
         -------
@@ -132,10 +151,13 @@ class QAOAProblem:
             If ``hamiltonian`` is not a :class:`Hamiltonian` (an embedded problem is lowered
             through its target Hamiltonian).
         """
+        if isinstance(hamiltonian, PolynomialHamiltonian):
+            return cls.from_polynomial(hamiltonian)
         if not isinstance(hamiltonian, Hamiltonian):
             raise ValidationError(
-                f"QAOA backends lower a qevo_ir Hamiltonian, got {type(hamiltonian).__name__}; "
-                "for an embedded problem lower its target Hamiltonian"
+                "QAOA backends lower a qevo_ir Hamiltonian or PolynomialHamiltonian, got "
+                f"{type(hamiltonian).__name__}; for an embedded problem lower its target "
+                "Hamiltonian"
             )
         spin = hamiltonian.to_spin() if hamiltonian.vartype is BINARY else hamiltonian
         h = np.asarray(spin.linear, dtype=np.float64)
@@ -151,10 +173,60 @@ class QAOAProblem:
             offset=float(spin.offset),
         )
 
+    @classmethod
+    def from_polynomial(cls, polynomial: PolynomialHamiltonian) -> QAOAProblem:
+        """Exact SPIN terms of a k-local ``polynomial`` (BINARY converted with ``to_spin``;
+        above degree 16 that expansion is refused with ``LimitExceeded``). Degree-1 terms are
+        the fields, degree-2 the couplings, the rest :attr:`term_ptr`/:attr:`term_vars`/
+        :attr:`coeffs`; a polynomial of degree <= 2 gives the same problem as its Hamiltonian.
+        """
+        spin = polynomial.to_spin() if polynomial.vartype is BINARY else polynomial
+        fields, h = spin.terms_of_degree(1)
+        pairs, j = spin.terms_of_degree(2)
+        deg = np.diff(spin.term_ptr)
+        higher = np.flatnonzero((deg >= 3) & (spin.coeffs != 0))
+        lengths = deg[higher]
+        ptr = np.zeros(higher.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        # positions of the kept terms' variables: each term's start, then 0..d-1 within it
+        starts = np.repeat(spin.term_ptr[higher], lengths)
+        within = np.arange(int(ptr[-1]), dtype=np.int64) - np.repeat(ptr[:-1], lengths)
+        keep_h = np.flatnonzero(h)
+        keep_j = np.flatnonzero(j)
+        return cls(
+            num_qubits=int(spin.num_variables),
+            field_qubits=np.ascontiguousarray(fields[keep_h, 0], dtype=np.int64),
+            fields=np.asarray(h[keep_h], dtype=np.float64),
+            row=np.ascontiguousarray(pairs[keep_j, 0], dtype=np.int64),
+            col=np.ascontiguousarray(pairs[keep_j, 1], dtype=np.int64),
+            quad=np.asarray(j[keep_j], dtype=np.float64),
+            offset=float(spin.offset),
+            term_ptr=ptr,
+            term_vars=np.asarray(spin.term_vars[starts + within], dtype=np.int64),
+            coeffs=np.asarray(spin.coeffs[higher], dtype=np.float64),
+        )
+
     @property
     def num_terms(self) -> int:
-        """Number of Pauli terms of the cost operator: identity, Z fields and ZZ couplings."""
-        return 1 + int(self.fields.size) + int(self.quad.size)
+        """Number of Pauli terms of the cost operator: identity, Z fields, ZZ couplings and the
+        Z strings of the higher-degree terms."""
+        return 1 + int(self.fields.size) + int(self.quad.size) + int(self.coeffs.size)
+
+    @property
+    def num_higher_terms(self) -> int:
+        """Number of terms of degree ``>= 3`` (multi-qubit Z rotations)."""
+        return int(self.coeffs.size)
+
+    def higher_terms(self) -> list[list[int]]:
+        """The qubits of each term of degree ``>= 3``, ascending (for building gates)."""
+        flat = self.term_vars.tolist()
+        bounds = self.term_ptr.tolist()
+        return [flat[a:b] for a, b in itertools.pairwise(bounds)]
+
+    def z_string_coefficients(self) -> FloatArray:
+        """Coefficient of each higher term's Z string: ``Π s_i = (-1)^d Π Z_i`` (``s = -z``)."""
+        deg = np.diff(self.term_ptr)
+        return np.where(deg % 2 == 1, -self.coeffs, self.coeffs)
 
     def diagonal(self, backend: str) -> FloatArray:
         """The cost diagonal ``E(b)`` over all ``2**n`` little-endian basis states.
@@ -175,7 +247,27 @@ class QAOAProblem:
             Above :data:`MAX_SIMULATED_QUBITS`.
         """
         check_simulation_size(self.num_qubits, backend)
-        return cost_diagonal(self.fields_dense(), self.row, self.col, self.quad, self.offset)
+        if not self.coeffs.size:
+            return cost_diagonal(self.fields_dense(), self.row, self.col, self.quad, self.offset)
+        ptr, idx, coef = self.spin_terms()
+        return polynomial_cost_diagonal(
+            ptr, idx, coef, self.offset, num_qubits=self.num_qubits, vartype="SPIN"
+        )
+
+    def spin_terms(self) -> tuple[IndexArray, IndexArray, FloatArray]:
+        """Every SPIN term (fields, couplings, higher terms) as CSR ``(ptr, vars, coeffs)``."""
+        nf, nq = self.fields.size, self.quad.size
+        pair_vars = np.stack([self.row, self.col], axis=1).reshape(-1)
+        idx = np.concatenate([self.field_qubits, pair_vars, self.term_vars]).astype(np.int64)
+        ptr = np.concatenate(
+            [
+                np.arange(nf + 1, dtype=np.int64),
+                nf + 2 * np.arange(1, nq + 1, dtype=np.int64),
+                nf + 2 * nq + self.term_ptr[1:],
+            ]
+        )
+        coef = np.concatenate([self.fields, self.quad, self.coeffs]).astype(np.float64)
+        return ptr, idx, coef
 
     def fields_dense(self) -> FloatArray:
         """All ``n`` linear terms (zeros included)."""
@@ -453,7 +545,7 @@ def choose_angles(
 
 
 def prepare_solve(
-    hamiltonian: Hamiltonian,
+    hamiltonian: CostIR,
     options: Mapping[str, Any],
     simulators: tuple[str, ...],
     backend: str,
@@ -487,7 +579,7 @@ def prepare_solve(
 
 
 def sample_result(
-    hamiltonian: Hamiltonian,
+    hamiltonian: CostIR,
     bits: npt.NDArray[np.int8],
     occurrences: npt.ArrayLike | None,
     info: dict[str, Any],
@@ -499,7 +591,7 @@ def sample_result(
 
     Parameters
     ----------
-    hamiltonian : Hamiltonian
+    hamiltonian : Hamiltonian or PolynomialHamiltonian
         The IR that was lowered (its vartype is the result's).
     bits : numpy.ndarray of int8, shape (m, n)
         Measured bits.
@@ -527,7 +619,11 @@ def sample_result(
             info=dict(info),
         )
     return SampleResult.from_samples(
-        hamiltonian, bits, vartype=BINARY, num_occurrences=occurrences, info=info
+        hamiltonian,  # type: ignore[arg-type]  # duck-typed: energies, variables, vartype
+        bits,
+        vartype=BINARY,
+        num_occurrences=occurrences,
+        info=info,
     )
 
 

@@ -17,6 +17,7 @@ from qevo_ir.testing.strategies import (
     hamiltonians,
     labels,
     parameter_models,
+    polynomials,
     spin_hamiltonians,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "hamiltonians",
     "labels",
     "parameter_models",
+    "polynomials",
     "run_artifact_roundtrip",
     "run_energy_conformance",
     "run_qaoa_conformance",

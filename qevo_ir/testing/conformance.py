@@ -33,6 +33,7 @@ from qevo_ir.errors import (
     VerificationError,
 )
 from qevo_ir.hamiltonian import Hamiltonian
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.testing.strategies import hamiltonians
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, binary_to_spin
@@ -101,7 +102,7 @@ def _fail(backend: Any, prop: str, detail: str) -> VerificationError:
     return _fail_named(_name(backend), prop, detail)
 
 
-def _tolerance(*hams: Hamiltonian) -> float:
+def _tolerance(*hams: Hamiltonian | PolynomialHamiltonian) -> float:
     """Absolute energy tolerance: 1e-9 of the largest possible |E| (the sum of |coefficients|)."""
     return 1e-9 * (1.0 + sum(ham.l1_norm() for ham in hams))
 
@@ -126,7 +127,7 @@ def _method(backend: Any, name: str) -> Callable[..., Any] | None:
     return method if callable(method) else None
 
 
-def _basis_energies(ham: Hamiltonian) -> npt.NDArray[np.float64]:
+def _basis_energies(ham: Hamiltonian | PolynomialHamiltonian) -> npt.NDArray[np.float64]:
     """``E(decode(b))`` for every basis index ``b`` (little-endian, bit 1 = SPIN +1 = BINARY 1)."""
     n = ham.num_variables
     bits = basis_index_to_bits(np.arange(1 << n, dtype=np.int64), n)
@@ -259,7 +260,7 @@ def run_energy_conformance(
 
 
 def run_qaoa_conformance(
-    backend: Any, hamiltonian: Hamiltonian, layers: int = 1, seed: int = 0
+    backend: Any, hamiltonian: Hamiltonian | PolynomialHamiltonian, layers: int = 1, seed: int = 0
 ) -> str:
     """The QAOA circuit of ``hamiltonian`` is the IR's QAOA (``specs/backend_qaoa.md``).
 
@@ -269,6 +270,8 @@ def run_qaoa_conformance(
     equals :func:`qevo_ir.qaoa.qaoa_expectation`. Needs ``statevector(native, gammas, betas)``
     and ``lower(hamiltonian, layers=p)``. The random angles are in ``[-π, π]``: keep
     ``Σ|c|`` moderate (say below 10⁶), or the phases ``γE`` lose their float64 precision.
+    A k-local :class:`~qevo_ir.polynomial.PolynomialHamiltonian` is checked the same way (for
+    backends whose ``lower`` takes one), against :func:`qevo_ir.qaoa.ir_cost_diagonal`.
     """
     from qevo_ir import qaoa
 
@@ -280,8 +283,7 @@ def run_qaoa_conformance(
     ok, detail = check_qaoa_lowering(backend, native, hamiltonian, rng, layers=layers)
     if not ok:
         raise _fail(backend, "qaoa", detail)
-    spin = hamiltonian.to_spin()
-    diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    diag = qaoa.ir_cost_diagonal(hamiltonian)
     energies = _basis_energies(hamiltonian)
     tol = _tolerance(hamiltonian) * 10
     if np.max(np.abs(diag - energies)) > tol:
@@ -311,18 +313,20 @@ def run_qaoa_conformance(
 
 
 def run_qaoa_agreement(
-    backends: Sequence[Any], hamiltonian: Hamiltonian, layers: int = 1, seed: int = 0
+    backends: Sequence[Any],
+    hamiltonian: Hamiltonian | PolynomialHamiltonian,
+    layers: int = 1,
+    seed: int = 0,
 ) -> str:
     """Every backend's QAOA state at the same random ``(γ, β)`` (in ``[-π, π]``; keep the
     coefficients moderate, as for :func:`run_qaoa_conformance`) equals the fast path's and each
-    other's, up to one global phase per backend."""
+    other's, up to one global phase per backend (a PolynomialHamiltonian as well)."""
     from qevo_ir import qaoa
 
     rng = np.random.default_rng(seed)
     gammas = rng.uniform(-np.pi, np.pi, layers)
     betas = rng.uniform(-np.pi, np.pi, layers)
-    spin = hamiltonian.to_spin()
-    diag = qaoa.cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
+    diag = qaoa.ir_cost_diagonal(hamiltonian)
     want = qaoa.qaoa_state(diag, gammas, betas)
     states: list[tuple[str, npt.NDArray[np.complex128]]] = []
     for backend in backends:

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for Hamiltonians, labels and parameter models, edge cases included.
+"""Hypothesis strategies for Hamiltonians, k-local polynomials, labels and parameter models,
+edge cases included.
 
 ``hamiltonians()`` draws either vartype, optional labels (ints, strings, tuples), and covers the
 empty problem, isolated variables, explicit zero couplings, and tiny and huge magnitudes.
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.parameter_model import ParameterModel
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.vartypes import BINARY, SPIN, Vartype
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "hamiltonians",
     "labels",
     "parameter_models",
+    "polynomials",
     "spin_hamiltonians",
 ]
 
@@ -91,6 +94,40 @@ def hamiltonians(
         variables=names,
         keep_zeros=keep_zeros,
     )
+
+
+@st.composite
+def polynomials(
+    draw: st.DrawFn,
+    *,
+    min_variables: int = 0,
+    max_variables: int = 6,
+    max_degree: int = 4,
+    max_terms: int = 12,
+    vartype: Vartype | None = None,
+    labelled: bool | None = None,
+    extreme: bool = False,
+) -> PolynomialHamiltonian:
+    """A random k-local :class:`PolynomialHamiltonian` (degree at most ``max_degree``).
+
+    Terms may repeat a variable (canonicalised away: ``x² = x``, ``s² = 1``) and cancel each
+    other; ``vartype``/``labelled`` fixed or drawn; ``extreme`` mixes tiny and huge magnitudes in.
+    """
+    n = draw(st.integers(min_variables, max_variables))
+    vt = vartype if vartype is not None else draw(st.sampled_from([SPIN, BINARY]))
+    coef = coefficients(extreme=extreme)
+    terms: dict[tuple[int, ...], float] = {}
+    if n:
+        for _ in range(draw(st.integers(0, max_terms))):
+            d = draw(st.integers(1, min(max_degree, n)))
+            term = tuple(draw(st.lists(st.integers(0, n - 1), min_size=d, max_size=d)))
+            terms[term] = terms.get(term, 0.0) + draw(coef)
+    use_labels = labelled if labelled is not None else draw(st.booleans())
+    names: list[Any] = list(range(n))
+    if use_labels:
+        names = draw(st.lists(labels(), min_size=n, max_size=n, unique_by=_label_key))
+    named = {tuple(names[i] for i in term): c for term, c in terms.items()}
+    return PolynomialHamiltonian.from_terms(named, draw(coef), vartype=vt, variables=names)
 
 
 def _label_key(label: Any) -> Any:
