@@ -251,10 +251,13 @@ class _LevelStore:
     def __init__(self, num_levels: int, max_states: int, atol: float, scale: float) -> None:
         self.num_levels = num_levels
         self.max_states = max_states
-        # Snap when atol > 0 and grid indices stay exact integers in float64.
+        # Snap when atol > 0 and grid indices stay exact integers in float64, and the pitch's
+        # inverse is finite (a subnormal atol, e.g. 1e-309, would make it inf: keys inf/nan).
         q = atol / _GRID
-        self.snap = atol > 0.0 and (scale + atol) / q < 2.0**50
-        self.inv_q = 1.0 / q if self.snap else 1.0
+        with np.errstate(over="ignore", divide="ignore"):
+            inverse = 1.0 / q if q > 0.0 else math.inf
+        self.snap = atol > 0.0 and math.isfinite(inverse) and (scale + atol) / q < 2.0**50
+        self.inv_q = inverse if self.snap else 1.0
         self.width = float(_GRID) if self.snap else atol
         self.buckets: dict[float, _Bucket] = {}
         self.threshold = math.inf

@@ -219,6 +219,9 @@ def _check_ground_states(ham: Hamiltonian, emb: EmbeddedHamiltonian) -> None:
         [3e-112, -2e-112, 1e-112], {(0, 1): 3e-112, (1, 2): -2e-112, (0, 2): 1.5e-112}
     )
 )
+@example(
+    Hamiltonian.from_ising([1e-300], {})
+)  # a subnormal tie tolerance: enumeration found nothing
 def test_certified_ground_states_unembed_to_source_ground_states_chimera1(ham: Hamiltonian) -> None:
     emb = embed_into(
         ham, dwave_graphs.chimera_graph(1), chain_strength="certified", method="heuristic"

@@ -423,3 +423,15 @@ def test_agrees_with_dimod_exact_solver() -> None:
     result = enumerate_ising(h, row, col, J, off)
     assert result.levels[0].energy == pytest.approx(ground, rel=1e-12, abs=1e-9)
     assert result.levels[0].count == degeneracy
+
+
+def test_a_subnormal_atol_still_finds_the_ground_level() -> None:
+    # atol = 1e-309: the bucket pitch's inverse overflowed to inf and no level came back
+    # (found by the per-commit Hypothesis seed through the embed tests' brute force).
+    empty = np.zeros(0, dtype=np.int64)
+    res = K.enumerate_ising(np.array([1e-300]), empty, empty, np.zeros(0), 0.0, atol=1e-309)
+    assert [(lv.energy, lv.count) for lv in res.levels] == [(-1e-300, 1)]
+    res = K.enumerate_ising(
+        np.array([5e-310, 1e-309]), empty, empty, np.zeros(0), 0.0, max_states=4, atol=1e-309
+    )
+    assert [(lv.energy, lv.count) for lv in res.levels] == [(-1.5e-309, 2)]
