@@ -259,7 +259,9 @@ def compare_methods(
     whole enumeration is at most ``2**26`` states. ``options`` maps a method to its options.
     Each row: ``method``, ``objective``, ``seconds``, ``rel_to_nearest``
     (``(objective - nearest) / nearest``: negative is better), ``gap_to_exact`` (when exact
-    ran), ``status`` (``"ok"``, or ``"skipped: ..."`` when the method is over a size limit, its
+    ran; then also ``channel_gaps``, per channel the objective minus the proved optimum of the
+    floor/ceil problem, and ``channels_at_optimum``), ``status`` (``"ok"``, or
+    ``"skipped: ..."`` when the method is over a size limit, its
     SDK is missing or it does not take this block, with ``objective`` ``None``), and
     ``init_wins`` for a method run with ``init``. Any of :data:`METHODS` can be asked for.
     ``executor``, ``workers``, ``timeout`` (per method) and ``progress`` pass to each
@@ -276,6 +278,7 @@ def compare_methods(
     if exact and "exact" not in wanted:
         wanted.append("exact")
     rows: list[dict[str, Any]] = []
+    per_channel: dict[str, npt.NDArray[np.float64]] = {}
     for m in dict.fromkeys(wanted):
         try:
             sol = solve_block(
@@ -292,6 +295,7 @@ def compare_methods(
                 {"method": m, "objective": None, "seconds": None, "status": f"skipped: {exc}"}
             )
             continue
+        per_channel[m] = np.asarray(sol.info["channel_objectives"], dtype=np.float64)
         rows.append(
             {
                 "method": m,
@@ -314,4 +318,10 @@ def compare_methods(
         r["rel_to_nearest"] = (obj - base) / abs(base) if base else obj - base
         if best_exact is not None:
             r["gap_to_exact"] = (obj - best_exact) / abs(best_exact) if best_exact else obj
+            # per channel: the method's objective minus the proved optimum of the floor/ceil
+            # problem (negative only for methods that may pick other levels: gptq, gptq-block)
+            gaps = per_channel[r["method"]] - per_channel["exact"]
+            tol = 1e-9 * np.maximum(1.0, np.abs(per_channel["exact"]))
+            r["channel_gaps"] = gaps.tolist()
+            r["channels_at_optimum"] = int(np.count_nonzero(np.abs(gaps) <= tol))
     return rows

@@ -87,6 +87,15 @@ def test_compare_methods_table() -> None:
     assert by["greedy"]["rel_to_nearest"] <= 1e-12
     assert by["exact"]["gap_to_exact"] == 0.0
     assert all(r["status"] == "ok" for r in rows)
+    # per-channel gaps to the proved floor/ceil optimum
+    assert by["exact"]["channel_gaps"] == [0.0, 0.0]
+    assert by["exact"]["channels_at_optimum"] == 2
+    for r in rows:
+        assert len(r["channel_gaps"]) == 2
+        assert min(r["channel_gaps"]) >= -1e-9  # these methods stay on the floor/ceil choices
+        assert sum(r["channel_gaps"]) == pytest.approx(
+            r["objective"] - by["exact"]["objective"], abs=1e-9
+        )
     big = LinearRounding(rng.normal(size=(1, 30)), rng.normal(size=(40, 30)), 4)
     rows = compare_methods(big, ["qaoa"])
     assert [r["method"] for r in rows] == ["nearest", "greedy", "qaoa"]
