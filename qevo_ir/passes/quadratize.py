@@ -9,6 +9,7 @@ are chosen greedily by how many high-degree terms share them (most first, as dim
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +123,88 @@ def _reduce(
         mat[high[rows]] = r
     pair_arr = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     return mat, pair_arr, rounds
+
+
+#: Inputs with at most this many terms of degree >= 3 also try the one-pair-at-a-time greedy.
+_SEQUENTIAL_MAX_TERMS = 4000
+#: Tie orders tried on inputs of at most a quarter of that (two above it).
+_SEQUENTIAL_TIES = 16
+
+
+def _reduce_sequential(
+    mat: npt.NDArray[np.int64], n: int, tie: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+    """The one-pair-at-a-time greedy (the rule of ``dimod.make_quadratic``): substitute the
+    pair shared by the most high-degree terms, update the counts, repeat. Ties go to the
+    smallest pair (``tie=0``), the largest (``1``) or a fixed pseudo-random order keyed by
+    ``tie`` (``>= 2``): deterministic. Same output as :func:`_reduce`, every auxiliary its own
+    round. A Python loop over substitutions: used on small inputs only."""
+    import heapq
+
+    def rank(a: int, b: int) -> tuple[int, int]:
+        if tie == 0:
+            return a, b
+        if tie == 1:
+            return -a, -b
+        mixed = (a * 0x9E3779B1 + b * 0x85EBCA77 + tie * 0xC2B2AE3D) & 0xFFFFFFFF
+        return (mixed * 0x27D4EB2F) & 0xFFFFFFFF, a
+
+    terms: list[set[int]] = [set(r[r != _SENT].tolist()) for r in mat]
+    users: dict[tuple[int, int], set[int]] = {}
+    for t, vs in enumerate(terms):
+        if len(vs) > 2:
+            for a, b in itertools.combinations(sorted(vs), 2):
+                users.setdefault((a, b), set()).add(t)
+    heap = [(-len(ts), *rank(a, b), a, b) for (a, b), ts in users.items()]
+    heapq.heapify(heap)
+    pairs: list[tuple[int, int]] = []
+    nxt = n
+    while heap:
+        neg, _, _, a, b = heapq.heappop(heap)
+        ts = users.get((a, b))
+        if not ts or len(ts) != -neg:  # stale entry: the count changed since it was pushed
+            if ts:
+                heapq.heappush(heap, (-len(ts), *rank(a, b), a, b))
+            continue
+        y = nxt
+        nxt += 1
+        pairs.append((a, b))
+        del users[(a, b)]
+        touched: set[tuple[int, int]] = set()
+        for t in sorted(ts):
+            vs = terms[t]
+            rest = vs - {a, b}
+            for w in rest:  # pairs of the old term that are gone
+                for u in (a, b):
+                    key = (min(u, w), max(u, w))
+                    users[key].discard(t)
+                    touched.add(key)
+            vs.difference_update((a, b))
+            vs.add(y)
+            if len(vs) > 2:
+                for w in rest:  # y is larger than every variable present
+                    users.setdefault((w, y), set()).add(t)
+                    touched.add((w, y))
+            else:
+                for w1, w2 in itertools.combinations(sorted(rest), 2):
+                    users[(w1, w2)].discard(t)
+                    touched.add((w1, w2))
+        for key in touched:
+            live = users.get(key)
+            if live:
+                heapq.heappush(heap, (-len(live), *rank(*key), *key))
+            elif key in users:
+                del users[key]
+    red = np.full((len(terms), 2), _SENT, dtype=np.int64)
+    for t, vs in enumerate(terms):
+        if len(vs) > 2:
+            raise AssertionError("sequential reduction left a term of degree > 2")
+        red[t, : len(vs)] = sorted(vs)
+    width = mat.shape[1]
+    if width > 2:
+        red = np.concatenate([red, np.full((len(terms), width - 2), _SENT, dtype=np.int64)], 1)
+    pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return red, pair_arr, [1] * len(pairs)
 
 
 def _prune(
@@ -240,6 +323,14 @@ def quadratize(poly: PolynomialHamiltonian) -> PassOutput:
         other = _prune(mat, *_reduce(mat, n, damage_first=False), n)
         if len(other[1]) < len(pairs):
             red, pairs, rounds = other
+    high = int(np.count_nonzero(deg > 2))
+    if high <= _SEQUENTIAL_MAX_TERMS:
+        # small inputs: the one-pair-at-a-time greedy under several fixed tie orders, kept
+        # when it needs fewer auxiliaries (the most shared pair is often a tie)
+        for tie in range(_SEQUENTIAL_TIES if high <= _SEQUENTIAL_MAX_TERMS // 4 else 2):
+            other = _prune(mat, *_reduce_sequential(mat, n, tie), n)
+            if len(other[1]) < len(pairs):
+                red, pairs, rounds = other
     K = len(pairs)
     ntot = n + K
     # F': the reduced terms, canonical (equal reduced terms merge: a tighter bound below)
