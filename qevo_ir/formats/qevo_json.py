@@ -8,11 +8,13 @@ Layout and guarantees: ``specs/format.md``. Floats are written with Python's sho
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from qevo_ir.atomic import atomic_write_text
+import numpy as np
+
+from qevo_ir.atomic import atomic_open
 from qevo_ir.formats._common import (
     DEFAULT_MAX_BYTES,
     PathLike,
@@ -59,20 +61,16 @@ _ALLOWED = frozenset((*_REQUIRED, "labels", "provenance", "metadata"))
 _QUADRATIC_KEYS = frozenset(("row", "col", "bias"))
 
 
-def to_document(ham: Hamiltonian, metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The JSON-ready document of ``ham`` (keys in their written order)."""
+def _document(ham: Hamiltonian, metadata: Mapping[str, str] | None) -> dict[str, Any]:
+    """The document with its number arrays still as numpy arrays (keys in written order)."""
     doc: dict[str, Any] = {
         "format": FORMAT_NAME,
         "version": VERSION,
         "vartype": ham.vartype.value,
         "num_variables": ham.num_variables,
         "labels": labels_to_json(ham.variables),
-        "linear": ham.linear.tolist(),
-        "quadratic": {
-            "row": ham.row.tolist(),
-            "col": ham.col.tolist(),
-            "bias": ham.quad.tolist(),
-        },
+        "linear": ham.linear,
+        "quadratic": {"row": ham.row, "col": ham.col, "bias": ham.quad},
         "offset": float(ham.offset),
     }
     prov = ham.variables.provenance
@@ -84,14 +82,54 @@ def to_document(ham: Hamiltonian, metadata: Mapping[str, str] | None = None) -> 
     return doc
 
 
+def to_document(ham: Hamiltonian, metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON-ready document of ``ham`` (keys in their written order)."""
+    doc = _document(ham, metadata)
+    doc["linear"] = ham.linear.tolist()
+    doc["quadratic"] = {k: v.tolist() for k, v in doc["quadratic"].items()}
+    return doc
+
+
+#: Numbers encoded per piece: the text is produced (and written) a slice at a time, so a
+#: problem of 5·10⁷ variables never holds 5·10⁷ Python floats at once.
+_CHUNK = 1 << 16
+
+
+def _encode(value: Any) -> Iterator[str]:
+    """``json.dumps(value, allow_nan=False, ensure_ascii=True)``, piece by piece: the same
+    text, with number arrays and long lists encoded a slice at a time."""
+    if isinstance(value, np.ndarray | list) and len(value) > _CHUNK:
+        yield "["
+        for start in range(0, len(value), _CHUNK):
+            part = value[start : start + _CHUNK]
+            items = part.tolist() if isinstance(part, np.ndarray) else part
+            text = json.dumps(items, allow_nan=False, ensure_ascii=True)[1:-1]
+            yield text if start == 0 else ", " + text
+        yield "]"
+    elif isinstance(value, np.ndarray):
+        yield json.dumps(value.tolist(), allow_nan=False, ensure_ascii=True)
+    elif isinstance(value, dict):
+        yield "{"
+        for k, (key, item) in enumerate(value.items()):
+            yield ("" if k == 0 else ", ") + json.dumps(key, ensure_ascii=True) + ": "
+            yield from _encode(item)
+        yield "}"
+    else:
+        yield json.dumps(value, allow_nan=False, ensure_ascii=True)
+
+
+def _pieces(ham: Hamiltonian, metadata: Mapping[str, str] | None) -> Iterator[str]:
+    """The file's text in pieces: one top-level key per line, arrays inline, ASCII only."""
+    yield "{\n"
+    for k, (key, value) in enumerate(_document(ham, metadata).items()):
+        yield ("" if k == 0 else ",\n") + f"  {json.dumps(key)}: "
+        yield from _encode(value)
+    yield "\n}\n"
+
+
 def dumps(ham: Hamiltonian, metadata: Mapping[str, str] | None = None) -> str:
     """``ham`` as qevo-ir JSON text: one top-level key per line, arrays inline, ASCII only."""
-    doc = to_document(ham, metadata)
-    lines = [
-        f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False, ensure_ascii=True)}"
-        for key, value in doc.items()
-    ]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+    return "".join(_pieces(ham, metadata))
 
 
 def write(
@@ -101,9 +139,13 @@ def write(
     metadata: Mapping[str, str] | None = None,
     force: bool = True,
 ) -> Hamiltonian:
-    """Write ``ham`` to ``path`` atomically; returns ``ham`` (what :func:`read` gives back)."""
+    """Write ``ham`` to ``path`` atomically, a slice of the arrays at a time; returns ``ham``
+    (what :func:`read` gives back)."""
     prepare_output(path, force)
-    atomic_write_text(path, dumps(ham, validate_metadata(metadata, path_name(path))))
+    meta = validate_metadata(metadata, path_name(path))
+    with atomic_open(path, "w") as fh:
+        for piece in _pieces(ham, meta):
+            fh.write(piece)
     return ham
 
 
