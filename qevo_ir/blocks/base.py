@@ -67,7 +67,7 @@ class GramBlock(abc.ABC):
 
     def _setup(
         self,
-        batch: GramBatch,
+        batch: GramBatch | None,
         *,
         param_index: IntArray | None,
         bit: IntArray,
@@ -77,7 +77,8 @@ class GramBlock(abc.ABC):
         cardinality: Cardinality | None = None,
         vartype: Vartype = BINARY,
     ) -> None:
-        self._batch = batch
+        if batch is not None:  # None: the subclass builds its batch on first use
+            self._batch = batch
         self._param_index = param_index
         self._bit = bit
         self._bit_weight = bit_weight

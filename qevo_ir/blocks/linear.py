@@ -193,6 +193,7 @@ class LinearRounding(GramBlock):
     """
 
     kind = "rounding"
+    _free: npt.NDArray[np.bool_]
 
     def __init__(
         self,
@@ -248,20 +249,48 @@ class LinearRounding(GramBlock):
         out, d = w.shape
         # One step per channel and one bit per weight: read-only broadcast views, no copies.
         step = np.broadcast_to(grid.scale[:, None], (out, d))
-        residual = w - base
-        batch = GramBatch.from_residual(gram, np.arange(d, dtype=np.int64), residual, step, free)
-        del residual
+        free.flags.writeable = False
         self._weight = w
         self._gram = gram
         self._grid = grid
+        self._free = free
         self._setup(
-            batch,
+            None,  # the QUBO (GramBatch) is built on first use: GPTQ and nearest never need it
             param_index=None,  # the dense layout: channel · in + input
             bit=np.broadcast_to(np.zeros(1, dtype=np.int64), (out, d)),
             bit_weight=step,
             base=base,
             param_shape=param_shape,
         )
+
+    @property
+    def _batch(self) -> GramBatch:
+        """The per-channel QUBOs, built from the weights, base and Gram on first use (two
+        float64 arrays of the weight's size, and their temporaries, only when a method or a
+        lowering needs them)."""
+        built: GramBatch | None = self.__dict__.get("_built_batch")
+        if built is None:
+            w2 = self._weight.reshape(self._free.shape)
+            d = int(self._gram.shape[0])
+            residual = w2 - self._base.reshape(w2.shape)
+            step = np.broadcast_to(self._grid.scale[:, None], w2.shape)
+            index = np.arange(d, dtype=np.int64)
+            built = GramBatch.from_residual(self._gram, index, residual, step, self._free)
+            self.__dict__["_built_batch"] = built
+        return built
+
+    @_batch.setter
+    def _batch(self, value: GramBatch | None) -> None:
+        self.__dict__["_built_batch"] = value
+
+    @property
+    def num_channels(self) -> int:
+        return int(self._free.shape[0])
+
+    @property
+    def num_variables(self) -> int:
+        """Variables of the combined Hamiltonian (free slots of every channel)."""
+        return int(np.count_nonzero(self._free))
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -281,13 +310,13 @@ class LinearRounding(GramBlock):
     @property
     def free(self) -> npt.NDArray[np.bool_]:
         """``(out, in)``: which weights have a rounding choice (the others are clipped)."""
-        return self._batch.free
+        return self._free
 
     # ------------------------------------------------------------------ semantics
     def baseline_bits(self) -> npt.NDArray[np.int8]:
         """Round-to-nearest: ``x = 1`` where the fractional part is at least 1/2."""
         t = self._grid.coordinates(self._weight)
-        return ((t - np.floor(t) >= 0.5) & self._batch.free).astype(np.int8)
+        return ((t - np.floor(t) >= 0.5) & self._free).astype(np.int8)
 
     def decode_bits(self, bits: npt.ArrayLike) -> FloatArray:
         """Weights from slot bits ``(out, in)`` (or ``(r, out, in)``): ``base + step · x``
@@ -339,7 +368,7 @@ class LinearRounding(GramBlock):
         """
         q = np.asarray(codes, dtype=np.float64).reshape(self._weight.shape)
         low = np.floor(self._grid.coordinates(self._weight))
-        return ((q > low) & self._batch.free).astype(np.int8)
+        return ((q > low) & self._free).astype(np.int8)
 
 
 def _as_gram(gram: npt.ArrayLike, d: int, *, copy: bool = True) -> FloatArray:

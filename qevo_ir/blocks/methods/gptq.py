@@ -133,6 +133,8 @@ def gptq_codes(
                 w1[i + 1 :] -= np.multiply.outer(u1[i, i + 1 :], e)
         if i2 < d:
             wt[i2:] -= u[i1:i2, i2:].T @ err
+    if np.array_equal(perm, np.arange(d)):
+        return codes.T  # (rows, in) as a view: no copy in the natural order
     out: FloatArray = np.empty((wt.shape[1], d))  # (rows, in), in the inputs' own order
     out[:, perm] = codes.T
     return out
