@@ -141,6 +141,8 @@ def check_memory(need: float, what: str, fix: str = "") -> None:
 BYTES_PER_GATE = 1024
 #: Beyond this many radians, ``γ·E`` has no float64 precision left (the phase is noise).
 MAX_PHASE_RADIANS = 1e15
+#: More shots than this is a typo, not a plan (every shot is a row of ``n`` bytes), as for reads.
+MAX_SHOTS = 10_000_000
 
 
 def check_qaoa_request(
@@ -156,8 +158,9 @@ def check_qaoa_request(
 ) -> None:
     """Validate QAOA options before anything is built: ``layers`` a non-negative integer within
     the memory budget (a circuit has about ``layers·(2n + m)`` gates), angles finite with
-    ``|γ|·B`` and ``|β|`` below :data:`MAX_PHASE_RADIANS`, ``shots`` a positive integer, ``seed``
-    a non-negative integer. Raises :class:`ValidationError` or :class:`LimitExceeded`."""
+    ``|γ|·B`` and ``|β|`` below :data:`MAX_PHASE_RADIANS`, ``shots`` an integer in
+    ``[1, MAX_SHOTS]``, ``seed`` a non-negative integer. Raises :class:`ValidationError` or
+    :class:`LimitExceeded`."""
     import math
 
     if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
@@ -185,8 +188,10 @@ def check_qaoa_request(
                     f"{key} holds {v!r}: the phase {key[:-1]}·(energy bound) would exceed "
                     f"{MAX_PHASE_RADIANS:g} radians, where float64 keeps no precision"
                 )
-    if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
-        raise ValidationError(f"shots must be a positive integer, got {_short(shots)}")
+    if shots is not None and (
+        isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS
+    ):
+        raise ValidationError(f"shots must be an integer in [1, {MAX_SHOTS}], got {_short(shots)}")
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
     ):

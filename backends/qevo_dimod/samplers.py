@@ -18,6 +18,7 @@ from qevo_dimod.bqm import is_embedded, problem_hamiltonian, to_bqm
 from qevo_dimod.decode import jsonable, result_from_samples, sampleset_to_result
 from qevo_ir.advice import did_you_mean
 from qevo_ir.errors import LimitExceeded, ValidationError
+from qevo_ir.execution.reads import MAX_NUM_READS
 from qevo_ir.plugins import require
 from qevo_ir.results import SampleResult
 
@@ -39,8 +40,6 @@ __all__ = [
 #: dimod's ExactSolver holds all 2**n states in memory, and the result aggregates them: at
 #: n = 20 that is 1M rows (~30 MB, about a second); each extra variable doubles it.
 EXACT_MAX_VARIABLES = 20
-#: More reads than this is a typo, not a plan (and would allocate ``reads × n`` bytes).
-MAX_NUM_READS = 10_000_000
 #: Options ``solve`` itself takes, whatever the sampler.
 OWN_OPTIONS = ("sampler", "chain_break_method")
 CHAIN_BREAK_METHODS = ("majority_vote", "discard")

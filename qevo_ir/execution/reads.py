@@ -21,12 +21,16 @@ from qevo_ir.results import SampleResult
 __all__ = [
     "CHUNK_S",
     "DEFAULT_READS",
+    "MAX_NUM_READS",
     "SPLIT_ABOVE_S",
     "estimated_read_seconds",
     "merge_results",
     "plan_reads",
 ]
 
+#: More reads than this is a typo, not a plan (and would allocate ``reads × n`` bytes); the
+#: dimod backend refuses it, so a larger request is never split into chunks first.
+MAX_NUM_READS = 10_000_000
 #: Samplers whose reads are independent, with their default ``num_reads``.
 DEFAULT_READS: dict[str, int] = {"sa": 100, "steepest": 100, "tabu": 10}
 #: Estimated work above which reads are split (seconds on one core).
@@ -68,8 +72,10 @@ def plan_reads(sampler: str, problem: Any, options: Mapping[str, Any]) -> list[i
         return None
     reads = options.get("num_reads")
     reads = DEFAULT_READS[sampler] if reads is None else reads
-    if isinstance(reads, bool) or not isinstance(reads, int | np.integer) or reads < 2:
+    if isinstance(reads, bool) or not isinstance(reads, int | np.integer):
         return None  # one call; the sampler checks the value
+    if not 2 <= int(reads) <= MAX_NUM_READS:
+        return None  # one call (the sampler refuses values out of range)
     per_read = estimated_read_seconds(sampler, problem, options)
     if per_read * int(reads) <= SPLIT_ABOVE_S:
         return None

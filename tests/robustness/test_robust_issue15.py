@@ -254,6 +254,9 @@ def test_precision_on_zero_and_tiny_problems() -> None:
         (("solve", "{src}", "--backend", "qaoa", "--shots", "0"), "shots"),
         (("solve", "{src}", "--backend", "qaoa", "--shots", "-1"), "shots"),
         (("solve", "{src}", "--backend", "qaoa", "--seed", "-1"), "seed"),
+        # a fresh campaign (2026-12-04): 1e20 shots was an internal error, 1e12 SA reads hung
+        (("solve", "{src}", "--backend", "qaoa", "--shots", str(10**20)), "shots"),
+        (("solve", "{src}", "--backend", "sa", "--num-reads", str(10**12)), "num_reads"),
         (
             (
                 "compile",
