@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 MAX_VARIABLES = DEFAULT_MAX_VARIABLES
+#: Values listed per list of states in an artifact (``to_dict``): about 30 MB of JSON.
+ARTIFACT_STATE_ENTRIES = 2_000_000
 """Largest problem the enumeration method takes (``2**34`` states)."""
 
 ENUMERATE_AUTO_LIMIT = 26
@@ -91,13 +93,21 @@ class ExactSolution:
         return self.levels[0].states
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: assignments are ``{label: value}`` in the source's labels and vartype."""
+        """JSON-ready: assignments are ``{label: value}`` in the source's labels and vartype.
+
+        At most :data:`ARTIFACT_STATE_ENTRIES` values are listed per list of states (a
+        2048-variable problem with 61,440 ground states would otherwise take tens of GB as
+        JSON); a shortened list is marked ``truncated``, its ``count`` stays exact.
+        """
         labels = self.hamiltonian.labels
         label_json = [_json_label(x) for x in labels]
+        keep = max(1, ARTIFACT_STATE_ENTRIES // max(1, self.hamiltonian.num_variables))
+        keys = [_key(x) for x in label_json]
 
         def states(arr: npt.NDArray[np.int8]) -> list[list[int]]:
-            return [list(map(int, row)) for row in arr]
+            return [list(map(int, row)) for row in arr[:keep]]
 
+        ground = self.ground_states
         return {
             "solver": "exact",
             "num_variables": self.hamiltonian.num_variables,
@@ -105,17 +115,14 @@ class ExactSolution:
             "labels": label_json,
             "ground_energy": self.ground_energy,
             "degeneracy": self.degeneracy,
-            "ground_states": [
-                dict(zip(map(_key, label_json), row, strict=True))
-                for row in states(self.ground_states)
-            ],
-            "ground_states_truncated": self.levels[0].truncated,
+            "ground_states": [dict(zip(keys, row, strict=True)) for row in states(ground)],
+            "ground_states_truncated": self.levels[0].truncated or len(ground) > keep,
             "levels": [
                 {
                     "energy": lv.energy,
                     "count": lv.count,
                     "states": states(lv.states),
-                    "truncated": lv.truncated,
+                    "truncated": lv.truncated or len(lv.states) > keep,
                 }
                 for lv in self.levels
             ],

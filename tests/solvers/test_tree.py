@@ -213,3 +213,23 @@ def test_binary_problem_comes_back_in_its_vartype() -> None:
     assert b.degeneracy == a.degeneracy == 2
     np.testing.assert_array_equal(a.ground_states, b.ground_states)
     assert set(np.unique(b.ground_states).tolist()) <= {0, 1}
+
+
+def test_exact_artifact_lists_a_bounded_number_of_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh campaign (2026-12-04): 2048 spins with 61,440 ground states made `compile -t exact`
+    # grow past 24 GB writing them all as JSON. The listing is now capped; the count stays exact.
+    import qevo_exact
+
+    monkeypatch.setattr(qevo_exact, "ARTIFACT_STATE_ENTRIES", 8)
+    ham = Hamiltonian(np.zeros(4), np.array([0]), np.array([1]), np.array([0.0]), vartype=SPIN)
+    doc = solve_exact(ham).to_dict()
+    assert doc["degeneracy"] == 16
+    assert len(doc["ground_states"]) == 2  # 8 values of 4 variables
+    assert doc["ground_states_truncated"] is True
+    assert doc["levels"][0]["count"] == 16
+    assert len(doc["levels"][0]["states"]) == 2
+    assert doc["levels"][0]["truncated"] is True
+    monkeypatch.setattr(qevo_exact, "ARTIFACT_STATE_ENTRIES", 2_000_000)
+    full = solve_exact(ham).to_dict()
+    assert len(full["ground_states"]) == 16
+    assert full["ground_states_truncated"] is False
