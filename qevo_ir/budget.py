@@ -192,6 +192,12 @@ def check_qaoa_request(
         isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS
     ):
         raise ValidationError(f"shots must be an integer in [1, {MAX_SHOTS}], got {_short(shots)}")
+    if shots is not None:  # every shot is a row of n bytes, and its copies while counting
+        check_memory(
+            4.0 * float(shots) * max(num_qubits, 1),
+            f"{shots} shots of {num_qubits} qubits",
+            "take fewer shots",
+        )
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63
     ):

@@ -16,12 +16,14 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 from qevo_ir._version import __version__
 from qevo_ir.advice import cli_context
+from qevo_ir.atomic import LOCK_NAME
 from qevo_ir.cli.commands import ALL as COMMANDS
 from qevo_ir.errors import DeadlineExceeded, QevoError
 from qevo_ir.execution.engine import WATCHDOG_THREAD
@@ -137,6 +139,31 @@ def _watchdog(deadline: list[float], finished: threading.Event) -> None:
     os._exit(EXIT_USAGE)
 
 
+#: Commands whose ``-o`` is a folder they create when it is missing.
+_FOLDER_COMMANDS = frozenset(("compile", "compile-block", "solve-many"))
+
+
+@contextlib.contextmanager
+def _fresh_folder(args: argparse.Namespace) -> Iterator[list[bool]]:
+    """When a folder command fails (an error, a signal, a timeout) after creating its output
+    folder, remove that folder again if it holds nothing but the lock file: a failed command
+    leaves nothing behind. The block sets ``keep[0]`` when it succeeds."""
+    keep = [False]
+    output = getattr(args, "output", None)
+    path = Path(output) if args.command in _FOLDER_COMMANDS and output else None
+    fresh = path is not None and not os.path.lexists(path)
+    try:
+        yield keep
+    finally:
+        if fresh and not keep[0] and path is not None:
+            with contextlib.suppress(OSError):
+                real_dir = path.is_dir() and not path.is_symlink()
+                if real_dir and set(os.listdir(path)) <= {LOCK_NAME}:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path / LOCK_NAME)
+                    path.rmdir()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -183,7 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
         with warnings.catch_warnings(), cli_context():  # advice names CLI flags (--force)
             warnings.showwarning = _one_line_warning
-            return int(args.run(args) or 0)
+            with _fresh_folder(args) as keep:
+                code = int(args.run(args) or 0)
+                keep[0] = code == 0
+                return code
     except KeyboardInterrupt:
         if args.deadline is not None and time.monotonic() >= args.deadline:
             # Native code (minorminer) turns the alarm it noticed into KeyboardInterrupt.

@@ -406,3 +406,38 @@ def test_labels_with_control_characters_are_printed_escaped(
     assert "\x1b" not in res.out
     assert "a\\x1b[31mred" in res.out
     assert not any(line.startswith("ground energy  -99") for line in res.out.splitlines())
+
+
+def test_a_failed_folder_command_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh campaign (2026-12-04): compile-block errors and SIGTERM mid-compile left an empty
+    # OUTDIR (holding only .qevo.lock) while saying "nothing partial was written".
+    from qevo_ir.atomic import LOCK_NAME
+    from qevo_ir.cli import main as cli_main
+    from qevo_ir.errors import ValidationError
+
+    def failing(args: Any) -> int:
+        out = Path(args.output)
+        out.mkdir()
+        (out / LOCK_NAME).touch()
+        raise ValidationError("late failure")
+
+    parser = cli_main.build_parser()
+    compile_parser = parser._subparsers._group_actions[0].choices["compile"]  # type: ignore[union-attr]
+    monkeypatch.setattr(cli_main, "build_parser", lambda: parser)
+    compile_parser.set_defaults(run=failing)
+    out = tmp_path / "fresh"
+    assert cli_main.main(["compile", "x.qevo.json", "-o", str(out)]) == 2
+    assert not out.exists()
+    # a folder that was there before is never removed
+    kept = tmp_path / "kept"
+    kept.mkdir()
+
+    def failing_in_place(args: Any) -> int:
+        (Path(args.output) / LOCK_NAME).touch()
+        raise ValidationError("late failure")
+
+    compile_parser.set_defaults(run=failing_in_place)
+    assert cli_main.main(["compile", "x.qevo.json", "-o", str(kept)]) == 2
+    assert kept.is_dir()
