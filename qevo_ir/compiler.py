@@ -423,6 +423,12 @@ def solve(
     without a ``pipeline`` is not quadratized: its k-local phase separator runs directly on its
     own variables (``specs/backend_qaoa.md``).
     """
+    if not isinstance(backend, str):
+        raise ValidationError(f"backend must be a name (a string), got {type(backend).__name__}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValidationError(f"workers must be a positive integer, got {workers!r}")
     src = load_source(source)
     if isinstance(src, PolynomialHamiltonian) and _direct_qaoa(src, backend, pipeline):
         options.pop("repair", None)  # repair mends constraints; a polynomial has none

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -22,6 +23,16 @@ from qevo_ir.variables import Label, VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, Vartype, as_vartype
 
 __all__ = ["Hamiltonian", "LinearInput", "QuadraticInput"]
+
+
+def _real_offset(value: object) -> float:
+    """``value`` as a float when it is a real number (strings and complex refused)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value)
+    if isinstance(value, str | bytes | bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(f"offset must be a real number, got {value!r:.60}")
+    return float(value)
+
 
 LinearInput: TypeAlias = Mapping[Any, float] | npt.ArrayLike | None
 QuadraticInput: TypeAlias = (
@@ -83,7 +94,7 @@ class Hamiltonian:
         r = as_index_array(row, n, "coupling rows")
         c = as_index_array(col, n, "coupling columns")
         r, c, q = canonicalize(n, r, c, q, keep_zeros=keep_zeros)
-        off = float(offset)
+        off = _real_offset(offset)
         if not np.isfinite(off):
             raise ValidationError(f"offset {off!r} is not finite")
         self._init(vt, lin, r, c, q, off, _as_table(variables, n))

@@ -45,6 +45,17 @@ __all__ = [
 ]
 
 MAX_VARIABLES = DEFAULT_MAX_VARIABLES
+#: The options :meth:`ExactBackend.solve` passes to :func:`solve_exact`.
+SOLVE_OPTIONS = (
+    "num_levels",
+    "max_states",
+    "atol",
+    "max_variables",
+    "method",
+    "memory_limit",
+    "order",
+    "progress",
+)
 #: Values listed per list of states in an artifact (``to_dict``): about 30 MB of JSON.
 ARTIFACT_STATE_ENTRIES = 2_000_000
 """Largest problem the enumeration method takes (``2**34`` states)."""
@@ -301,6 +312,11 @@ class ExactBackend:
         return data
 
     def solve(self, hamiltonian: Hamiltonian, **options: Any) -> SampleResult:
+        unknown = sorted(set(options) - set(SOLVE_OPTIONS))
+        if unknown:
+            raise ValidationError(
+                f"exact has no option {unknown[0]!r}; its options: {', '.join(SOLVE_OPTIONS)}"
+            )
         sol = solve_exact(hamiltonian, **options)
         states = np.concatenate([lv.states for lv in sol.levels]) if sol.levels else None
         result = SampleResult.from_samples(

@@ -69,6 +69,8 @@ class UniformGrid:
 
 def as_weight(weight: npt.ArrayLike, what: str = "weight") -> FloatArray:
     """A finite 2-D float64 ``(out, in)`` weight matrix (copied, read-only)."""
+    if np.iscomplexobj(weight):
+        raise ValidationError(f"{what} is complex; weights must be real")
     w = np.array(weight, dtype=np.float64)
     if w.ndim != 2 or 0 in w.shape:
         raise ValidationError(f"{what} must be a non-empty 2-D (out, in) array, got {w.shape}")
@@ -80,6 +82,8 @@ def as_weight(weight: npt.ArrayLike, what: str = "weight") -> FloatArray:
 
 def as_inputs(inputs: npt.ArrayLike, num_inputs: int, what: str = "inputs") -> FloatArray:
     """Calibration inputs as a finite ``(N, in)`` float64 array (leading axes flattened)."""
+    if np.iscomplexobj(inputs):
+        raise ValidationError(f"{what} are complex; calibration inputs must be real")
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
@@ -103,8 +107,13 @@ def gram_matrix(inputs: FloatArray) -> FloatArray:
             f"a layer with {d} inputs needs a {d}x{d} Gram matrix; the limit is "
             f"{_MAX_GRAM_ELEMENTS} entries"
         )
-    g: FloatArray = inputs.T @ inputs
-    g /= n
+    with np.errstate(over="ignore", invalid="ignore"):
+        g: FloatArray = inputs.T @ inputs
+        g /= n
+    if not np.isfinite(g).all():
+        raise ValidationError(
+            "the calibration inputs are too large: XᵀX/N overflows float64 (scale them down)"
+        )
     _symmetrise(g, check=False)
     g.flags.writeable = False
     return g

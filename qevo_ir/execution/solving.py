@@ -4,11 +4,11 @@ samplers) and :func:`solve_many` (many problems, results in input order)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from qevo_ir.errors import DeadlineExceeded, QevoError, TaskError
+from qevo_ir.errors import DeadlineExceeded, QevoError, TaskError, ValidationError
 from qevo_ir.execution.engine import TaskContext, map_tasks
 from qevo_ir.execution.progress import ProgressArg, progress_enabled, progress_reporter
 from qevo_ir.execution.reads import merge_results, plan_reads
@@ -197,6 +197,10 @@ def solve_many(
     the whole batch (:class:`~qevo_ir.errors.DeadlineExceeded` carries the finished results in
     ``completed``). A problem that fails raises :class:`~qevo_ir.errors.TaskError` naming it.
     """
+    if isinstance(problems, str | bytes) or not isinstance(problems, Iterable):
+        raise ValidationError(
+            f"problems must be a list of Hamiltonians or file paths, got {type(problems).__name__}"
+        )
     items = list(problems)
     if labels is None:
         labels = [

@@ -76,6 +76,8 @@ class FileTooLarge(FormatError, LimitExceeded):
 
 def path_name(path: PathLike) -> str:
     """The name a message uses for ``path``: the path exactly as the caller gave it."""
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise ValidationError(f"a file path is a str or os.PathLike, got {type(path).__name__}")
     return os.fspath(path)
 
 

@@ -482,6 +482,11 @@ def _check_certificate_survives_rounding(embedded: EmbeddedHamiltonian, value: f
         )
 
 
+#: The longest minorminer search the pass asks for: minorminer reports "no embedding" at once
+#: for timeouts of about 1e18 s and more (it converts the value to an integer duration).
+MAX_EMBED_TIMEOUT_S = 1e9
+
+
 # ----------------------------------------------------------------------------- the pass
 @register_pass
 @dataclass(frozen=True)
@@ -547,8 +552,11 @@ class EmbedPass(CompilerPass):
             raise PipelineError(f"embed: chain_strength={cs!r} must be a finite number > 0")
         if not 0 < self.prefactor < np.inf:
             raise PipelineError(f"embed: prefactor={self.prefactor!r} must be > 0")
-        if not 0 < self.timeout < np.inf:
-            raise PipelineError(f"embed: timeout={self.timeout!r} must be > 0 seconds")
+        if not 0 < self.timeout <= MAX_EMBED_TIMEOUT_S:
+            raise PipelineError(
+                f"embed: timeout={self.timeout!r} must be a number of seconds in "
+                f"(0, {MAX_EMBED_TIMEOUT_S:g}] (minorminer misreads larger values)"
+            )
         if isinstance(self.tries, bool) or not isinstance(self.tries, int) or self.tries < 1:
             raise PipelineError(f"embed: tries={self.tries!r} must be an integer >= 1")
         if self.seed is not None and (

@@ -68,8 +68,8 @@ class Gauge(CompilerPass):
     def __post_init__(self) -> None:
         if self.seed is not None and self.flip is not None:
             raise PipelineError("gauge: give seed or flip, not both")
-        if self.seed is not None and self.seed < 0:
-            raise PipelineError(f"gauge: seed={self.seed} must be >= 0")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise PipelineError(f"gauge: seed={str(self.seed)[:40]} must be in [0, 2**63)")
         if self.flip is not None and any(v not in (-1, 1) for v in self.flip):
             raise PipelineError("gauge: every flip entry must be -1 or 1")
 

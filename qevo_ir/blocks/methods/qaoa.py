@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qevo_ir.blocks.base import GramBlock
-from qevo_ir.blocks.methods.base import Answer, Bits, Method
+from qevo_ir.blocks.methods.base import Answer, Bits, Method, option_int
 from qevo_ir.errors import LimitExceeded
 
 __all__ = ["QAOA", "QAOA_MAX_VARIABLES", "qaoa_channel"]
@@ -27,8 +27,8 @@ def qaoa_channel(
     """
     from qevo_ir.qaoa import cost_diagonal, optimize_angles, qaoa_probabilities, sample_qaoa
 
-    p = int(options.get("p", 2))
-    shots = int(options.get("shots", 256))
+    p = option_int(options, "p", 2, 1)
+    shots = option_int(options, "shots", 256, 1)
     spin = block.hamiltonian(channel, penalty=options.get("penalty"), labelled=False).to_spin()
     diag = cost_diagonal(spin.linear, spin.row, spin.col, spin.quad, spin.offset)
     angles = optimize_angles(
@@ -67,8 +67,8 @@ def _run(
             f"qaoa: channel {c} has {int(sizes[c])} variables (qubits), more than "
             f"max_variables={limit}; use method='greedy', 'sa' or 'exact'"
         )
-    p = int(options.get("p", 2))
-    shots = int(options.get("shots", 256))
+    p = option_int(options, "p", 2, 1)
+    shots = option_int(options, "shots", 256, 1)
     rng = np.random.default_rng(options.get("seed"))
     bits = block.baseline_bits().copy()
     per_channel: list[dict[str, float]] = []

@@ -61,7 +61,10 @@ def add_parser(sub: Any) -> None:
         "beta_range=0.1,5 (checked against the solver's options: see 'qevo backends')",
     )
     p.add_argument(
-        "--show", type=int, default=5, help="best assignments to print or put in JSON (default 5)"
+        "--show",
+        type=_count,
+        default=5,
+        help="best assignments to print or put in JSON (default 5; 0 for none)",
     )
     p.add_argument(
         "--all-samples",
@@ -322,3 +325,14 @@ def _key(label: object) -> str:
     import json
 
     return label if isinstance(label, str) else json.dumps(json_label(label))
+
+
+def _count(text: str) -> int:
+    """An argparse type: an integer ``>= 0``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
