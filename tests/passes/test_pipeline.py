@@ -229,7 +229,7 @@ def _pass_strategy() -> st.SearchStrategy[CompilerPass]:
             vartype=st.sampled_from([None, "SPIN", "BINARY", "spin", "qubo"]),
         ),
         st.builds(Fix, values=st.lists(_text, max_size=3).map(tuple), roof=st.booleans()),
-        st.builds(Gauge, seed=st.none() | st.integers(0, 2**63)),
+        st.builds(Gauge, seed=st.none() | st.integers(0, 2**63 - 1)),
         st.builds(Gauge, flip=st.lists(st.sampled_from([-1, 1]), max_size=5).map(tuple)),
         st.builds(Normalize, to=_pos),
         st.builds(Scale, factor=_pos),
