@@ -134,7 +134,8 @@ def _sniff(head: bytes, name: str) -> str | None:
             "COO or qbsolv text)",
         )
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    stripped = text.lstrip()
+    # \r\n and a bare \r end lines as \n does (the readers agree; the sniffing must too)
+    stripped = text.replace("\r\n", "\n").replace("\r", "\n").lstrip()
     if not stripped:
         return None
     if stripped[0] in "{[":

@@ -120,3 +120,13 @@ def test_format_name_wins_over_extension(tmp_path: Path) -> None:
     write_hamiltonian(_labelled(), path, format="dimod-json")
     assert detect_format(path) == "dimod-json"
     assert read_hamiltonian(path) == _labelled()
+
+
+def test_cr_only_gset_is_sniffed_as_gset(tmp_path: Path) -> None:
+    # A fresh campaign (2026-12-04): with bare-CR line endings the whole file was one "first
+    # line", so a G-set file was taken for COO and refused with a misleading message.
+    lf = tmp_path / "lf.txt"
+    cr = tmp_path / "cr.txt"
+    lf.write_bytes(b"3 2\n1 2 1\n2 3 -1\n")
+    cr.write_bytes(b"3 2\r1 2 1\r2 3 -1\r")
+    assert read_hamiltonian(cr) == read_hamiltonian(lf)
