@@ -222,10 +222,29 @@ def _check_ground_states(ham: Hamiltonian, emb: EmbeddedHamiltonian) -> None:
 @example(
     Hamiltonian.from_ising([1e-300], {})
 )  # a subnormal tie tolerance: enumeration found nothing
-def test_certified_ground_states_unembed_to_source_ground_states_chimera1(ham: Hamiltonian) -> None:
-    emb = embed_into(
-        ham, dwave_graphs.chimera_graph(1), chain_strength="certified", method="heuristic"
+@example(  # the random profile (2026-12-04): fields of 8e-119 and 1 side by side
+    Hamiltonian(
+        [8.451886848297918e-119, 0.0, 1.0],
+        [0, 0, 1],
+        [1, 2, 2],
+        [0.0, 0.0, 0.0],
+        vartype=SPIN,
+        keep_zeros=True,
     )
+)
+def test_certified_ground_states_unembed_to_source_ground_states_chimera1(ham: Hamiltonian) -> None:
+    try:
+        emb = embed_into(
+            ham, dwave_graphs.chimera_graph(1), chain_strength="certified", method="heuristic"
+        )
+    except ValidationError as exc:
+        # The honest refusal (issue 15): the certificate's margin is below the float64 rounding
+        # of the target's energies, which happens only across a huge range of magnitudes.
+        assert "float64 rounding" in str(exc)  # noqa: PT017 - the refusal's reason is the point
+        values = np.abs(np.concatenate([ham.linear, ham.quad]))
+        nonzero = values[values > 0]
+        assert nonzero.max() > 1e12 * nonzero.min()
+        return
     assert emb.num_qubits <= 8
     _check_ground_states(ham, emb)
 
