@@ -81,7 +81,9 @@ def test_heartbeat_beats_while_a_local_worker_runs() -> None:
     beats: list[int] = []
     out = map_tasks(_nap, [0.8], timeout=30, progress=False, heartbeat=lambda: beats.append(1))
     assert out == [0.8]
-    assert 2 <= len(beats) <= 8  # every 0.25 s while the 0.8 s task runs (start-up included)
+    # every 0.25 s while the 0.8 s task runs (and while its worker starts: no upper bound, a
+    # loaded machine starts workers slowly)
+    assert len(beats) >= 2
     # in-process: nothing to wait on, no beats
     assert map_tasks(_nap, [0.0], progress=False, heartbeat=lambda: beats.append(2)) == [0.0]
     assert 2 not in beats
