@@ -37,7 +37,6 @@ from qevo_ir.plugins import available_backends, get_backend
 from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.solver_catalogue import SOLVER_INFO, resolve_solver
-from qevo_ir.vartypes import SPIN
 
 __all__ = [
     "ENERGY_BOUND_LIMIT",
@@ -563,14 +562,14 @@ def _certify(
     A backend's own bound is kept when it is about ``src`` itself; after a pipeline it is about
     the compiled IR (kept as ``ir_lower_bound``) and a cheap bound on ``src`` is computed
     (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound; for a
-    polynomial the trivial bound, :func:`_polynomial_trivial_bound`).
+    polynomial its trivial bound).
     """
-    from qevo_ir.solvers.bounds import certificate, lower_bound
+    from qevo_ir.solvers.bounds import certificate, lower_bound, trivial_bound
 
     info = result.info
     best = result.best_energy if len(result) else None
     if isinstance(src, PolynomialHamiltonian):
-        bound, source = _polynomial_trivial_bound(src), "trivial"
+        bound, source = trivial_bound(src), "trivial"
     elif "lower_bound" in info and not decoded:
         bound, source = float(info["lower_bound"]), str(info.get("lower_bound_source", "backend"))
     else:
@@ -579,16 +578,6 @@ def _certify(
         found = lower_bound(src)
         bound, source = found.value, found.source
     info.update(certificate(best, bound, source))
-
-
-def _polynomial_trivial_bound(poly: PolynomialHamiltonian) -> float:
-    """Each monomial is ``±1`` (SPIN) or ``0``/``1`` (BINARY): ``offset − Σ|c|`` or
-    ``offset + Σ min(c, 0)``."""
-    c = poly.coeffs
-    with np.errstate(over="ignore"):
-        if poly.vartype is SPIN:
-            return poly.offset - float(np.abs(c).sum())
-        return poly.offset + float(np.minimum(c, 0.0).sum())
 
 
 def _solve_fast_qaoa(

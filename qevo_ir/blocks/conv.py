@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from qevo_ir.blocks.linear import LinearRounding, as_weight
+from qevo_ir.blocks.linear import LinearRounding, as_weight, symmetrise_in_place
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.variables import Label
 
@@ -94,7 +94,7 @@ def conv2d_gram(
         gram += p.T @ p
         rows += p.shape[0]
     gram /= rows
-    gram = (gram + gram.T) / 2.0
+    symmetrise_in_place(gram, check=False)
     gram.flags.writeable = False
     return gram, rows
 

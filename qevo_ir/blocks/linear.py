@@ -25,6 +25,7 @@ __all__ = [
     "as_inputs",
     "as_weight",
     "gram_matrix",
+    "symmetrise_in_place",
     "uniform_grid",
 ]
 
@@ -114,7 +115,7 @@ def gram_matrix(inputs: FloatArray) -> FloatArray:
         raise ValidationError(
             "the calibration inputs are too large: XᵀX/N overflows float64 (scale them down)"
         )
-    _symmetrise(g, check=False)
+    symmetrise_in_place(g, check=False)
     g.flags.writeable = False
     return g
 
@@ -400,12 +401,12 @@ def _as_gram(gram: npt.ArrayLike, d: int, *, copy: bool = True) -> FloatArray:
         raise ValidationError(f"gram must have shape ({d}, {d}) to match the weight, got {g.shape}")
     if not np.isfinite(g).all():
         raise ValidationError("gram has non-finite entries")
-    _symmetrise(g, check=True)
+    symmetrise_in_place(g, check=True)
     g.flags.writeable = False
     return g
 
 
-def _symmetrise(g: FloatArray, *, check: bool) -> None:
+def symmetrise_in_place(g: FloatArray, *, check: bool) -> None:
     """``g ← (g + gᵀ) / 2`` in place, a band of rows at a time (temporaries of a few MB, not
     of ``g``'s size). ``check``: first refuse a ``g`` that is not symmetric to
     ``rtol=1e-10``, ``atol=1e-12·max|g|`` (``g`` is then left as it was)."""

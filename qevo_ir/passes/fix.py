@@ -209,9 +209,7 @@ class Fix(CompilerPass):
             }
             if len(found.indices):
                 roof_count = len(found.indices)
-                keep = np.flatnonzero(~_mask(n, fixed_idx))
-                fixed_idx = np.concatenate([fixed_idx, keep[found.indices]])
-                fixed_val = np.concatenate([fixed_val, found.values])
+                fixed_idx, fixed_val = _add(n, fixed_idx, fixed_val, found.indices, found.values)
                 reduced = ham.fix_indices(fixed_idx, fixed_val)
         if self.roof and reduced.num_variables:
             # dominance: the rule itself, or after roof duality (it can fix what the proofs left)
@@ -219,9 +217,7 @@ class Fix(CompilerPass):
             if len(ridx):
                 vals = rval if ham.vartype is SPIN else ((rval + 1) // 2).astype(np.int8)
                 dominance_count = len(ridx)
-                keep = np.flatnonzero(~_mask(n, fixed_idx))
-                fixed_idx = np.concatenate([fixed_idx, keep[ridx]])
-                fixed_val = np.concatenate([fixed_val, vals])
+                fixed_idx, fixed_val = _add(n, fixed_idx, fixed_val, ridx, vals)
                 reduced = ham.fix_indices(fixed_idx, fixed_val)
         free = np.flatnonzero(~_mask(n, fixed_idx))
         template = np.zeros(n, dtype=np.int8)
@@ -256,6 +252,22 @@ class Fix(CompilerPass):
             "fixed_truncated": len(fixed_idx) > _REPORTED_FIXED,
         }
         return PassOutput(ir=reduced, decode=decode, details=details)
+
+
+def _add(
+    n: int,
+    fixed_idx: npt.NDArray[np.int64],
+    fixed_val: npt.NDArray[np.int8],
+    reduced_idx: npt.NDArray[np.int64],
+    values: npt.NDArray[np.int8],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """The fixed set with ``values`` added at ``reduced_idx``, positions in the reduced problem
+    (the variables not yet fixed, in order) mapped back to the source's."""
+    free = np.flatnonzero(~_mask(n, fixed_idx))
+    return (
+        np.concatenate([fixed_idx, free[reduced_idx]]),
+        np.concatenate([fixed_val, values]).astype(np.int8),
+    )
 
 
 def _mask(n: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:

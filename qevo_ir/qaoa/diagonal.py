@@ -221,9 +221,7 @@ def cost_diagonal(
     row_arr = _as_1d("row", row, np.int64)
     col_arr = _as_1d("col", col, np.int64)
     j_arr = _as_1d("J", J, np.float64)
-    out_dtype = np.dtype(dtype)
-    if out_dtype.kind != "f":
-        raise ValueError(f"dtype must be a real floating dtype, got {out_dtype}")
+    out_dtype = _float_dtype(dtype)
     if not (row_arr.shape == col_arr.shape == j_arr.shape):
         raise ValueError(
             f"row, col and J must have equal lengths, got {row_arr.size}, {col_arr.size}, "
@@ -264,6 +262,14 @@ def cost_diagonal(
     if out_dtype != np.float64:
         return diag.astype(out_dtype)
     return diag
+
+
+def _float_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    """``dtype`` as a numpy dtype; ``ValueError`` unless it is a real floating one."""
+    out = np.dtype(dtype)
+    if out.kind != "f":
+        raise ValueError(f"dtype must be a real floating dtype, got {out}")
+    return out
 
 
 def _term_masks(
@@ -353,9 +359,7 @@ def polynomial_cost_diagonal(
     ptr = _as_1d("term_ptr", term_ptr, np.int64)
     idx = _as_1d("term_vars", term_vars, np.int64)
     coef = _as_1d("coeffs", coeffs, np.float64)
-    out_dtype = np.dtype(dtype)
-    if out_dtype.kind != "f":
-        raise ValueError(f"dtype must be a real floating dtype, got {out_dtype}")
+    out_dtype = _float_dtype(dtype)
     kind = str(getattr(vartype, "value", vartype)).upper()
     if kind not in ("SPIN", "BINARY"):
         raise ValueError(f"vartype must be 'SPIN' or 'BINARY', got {vartype!r}")

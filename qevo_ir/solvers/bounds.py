@@ -23,6 +23,7 @@ import numpy.typing as npt
 from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.plugins import require
+from qevo_ir.polynomial import PolynomialHamiltonian
 from qevo_ir.vartypes import SPIN
 
 __all__ = [
@@ -73,8 +74,16 @@ class RoofDuality:
     seconds: float
 
 
-def trivial_bound(ham: Hamiltonian) -> float:
-    """``offset - Σ|h| - Σ|J|`` of the exact SPIN form: every term at its smallest value."""
+def trivial_bound(ham: Hamiltonian | PolynomialHamiltonian) -> float:
+    """Every term at its smallest value: ``offset - Σ|h| - Σ|J|`` of the exact SPIN form; for a
+    polynomial, each monomial is ``±1`` (SPIN: ``offset − Σ|c|``) or ``0``/``1`` (BINARY:
+    ``offset + Σ min(c, 0)``)."""
+    if isinstance(ham, PolynomialHamiltonian):
+        c = ham.coeffs
+        with np.errstate(over="ignore"):
+            if ham.vartype is SPIN:
+                return ham.offset - float(np.abs(c).sum())
+            return ham.offset + float(np.minimum(c, 0.0).sum())
     spin = ham.to_spin()
     return float(spin.offset - np.abs(spin.linear).sum() - np.abs(spin.quad).sum())
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse
 
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.solvers.bounds import conditioned_bounds, roof_duality
@@ -71,8 +70,7 @@ def descend(ham: Hamiltonian, start: npt.ArrayLike) -> tuple[npt.NDArray[np.int8
     s = np.asarray(start, dtype=np.float64).copy()
     if n == 0:
         return s.astype(np.int8), float(spin.offset)
-    j = scipy.sparse.coo_matrix((spin.quad, (spin.row, spin.col)), shape=(n, n)).tocsc()
-    j = (j + j.T).tocsc()
+    j = (2.0 * spin.coupling_matrix(symmetric=True)).tocsc()  # J_ij on both sides
     field = spin.linear + j @ s
     for _ in range(_MAX_FLIPS):  # each flip touches one column: a sequential descent
         delta = -2.0 * s * field  # energy change of flipping each spin
