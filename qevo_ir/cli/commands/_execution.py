@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +20,10 @@ __all__ = ["OUTPUT_MARGIN_S", "add_execution_options", "engine", "output_phase",
 OUTPUT_MARGIN_S = 0.5
 #: ... plus this share of the timeout (finishing grows with the problem).
 OUTPUT_MARGIN_SHARE = 0.05
+#: How long a TCP connect to the scheduler may take before ``--scheduler`` gives up.
+_PROBE_TIMEOUT_S = 5.0
+#: Dask's communication schemes that run over TCP (the only ones a probe can check).
+_SCHEMES = ("tcp", "tls", "ws", "wss")
 
 
 def add_execution_options(p: argparse.ArgumentParser, what: str) -> None:
@@ -50,6 +56,7 @@ def engine(args: argparse.Namespace) -> Iterator[tuple[Any, int | None]]:
     from qevo_ir.plugins import require
 
     distributed = require("distributed", "dask")
+    address = _probe(address)
     try:
         client = distributed.Client(address, timeout=10, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -58,6 +65,35 @@ def engine(args: argparse.Namespace) -> Iterator[tuple[Any, int | None]]:
         yield client, None
     finally:
         client.close()
+
+
+def _probe(address: str) -> str:
+    """The scheduler's address with its scheme (``HOST:PORT`` means ``tcp://HOST:PORT``), refused
+    at once when nobody listens there (Dask's client retries a refused connection until its
+    timeout)."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in _SCHEMES:
+        raise ValidationError(
+            f"--scheduler {address!r}: the scheme must be one of {', '.join(_SCHEMES)}, "
+            "e.g. tcp://10.0.0.5:8786"
+        )
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):(\d{1,5})/?", rest)
+    if match is None:
+        raise ValidationError(
+            f"--scheduler {address!r}: give HOST:PORT, e.g. tcp://10.0.0.5:8786"
+        )
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    if not 0 < port < 65536:
+        raise ValidationError(f"--scheduler {address}: port {port} is not 1..65535")
+    try:
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--scheduler {address}: cannot connect ({reason})") from None
+    return f"{scheme}://{rest}"
 
 
 def time_left(args: argparse.Namespace) -> float | None:
