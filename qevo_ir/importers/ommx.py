@@ -11,8 +11,10 @@ Variable labels are the OMMX decision-variable ids; constraint names are the OMM
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,24 +75,53 @@ def read_qplib(
     if size > max_bytes:
         raise LimitExceeded(f"{p}: {size} bytes is over the QPLIB size limit of {max_bytes} bytes")
     try:
-        instance = ommx.Instance.load_qplib(str(p))
+        with _quiet_ommx():
+            instance = ommx.Instance.load_qplib(str(p))
     except BaseException as exc:  # the Rust parser raises its own types (even PanicException)
         if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise FormatError(f"{p}: not a QPLIB file OMMX reads ({first})") from None
+        raise FormatError(f"{p}: not a QPLIB file OMMX reads ({_reason(exc)})") from None
     return from_ommx(instance, name=str(p))
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what OMMX's Rust parser says, without its header and stack backtrace."""
+    text = str(exc).split("Stack backtrace:", 1)[0]
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("Traceback for OMMX")
+    ]
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+@contextlib.contextmanager
+def _quiet_ommx() -> Iterator[None]:
+    """OMMX's parser logs through Python's ``logging`` (e.g. "Unspecified ommx.v1.instance.Sense
+    found, defaulting to Minimize"); its records are dropped while we parse, so a command's stderr
+    stays one line. The sense is read from the instance afterwards like any other field."""
+    logger = logging.getLogger("ommx")  # the parent of OMMX's "ommx.instance.parse" and others
+    previous = logger.propagate
+    sink = logging.NullHandler()
+    logger.addHandler(sink)  # without a handler, logging's last resort would print warnings
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = previous
+        logger.removeHandler(sink)
 
 
 def _instance_from_bytes(data: bytes, name: str) -> Any:
     ommx = require("ommx.v1", "ommx")
     try:
-        return ommx.Instance.from_bytes(data)
+        with _quiet_ommx():
+            return ommx.Instance.from_bytes(data)
     except BaseException as exc:  # the Rust parser raises its own types (even PanicException)
         if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise FormatError(f"{name}: not an OMMX Instance ({type(exc).__name__}: {first})") from None
+        empty = " (the file is empty)" if not data else ""
+        raise FormatError(f"{name}: not an OMMX Instance{empty} ({_reason(exc)})") from None
 
 
 def from_ommx(instance: Any, *, name: str = "<ommx>") -> ConstrainedModel:

@@ -171,6 +171,22 @@ minimize
 """
 
 
+def test_an_empty_file_is_one_clean_line_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qevo_ir.cli.main import main
+
+    empty = tmp_path / "empty.ommx"
+    empty.write_bytes(b"")
+    with pytest.raises(FormatError, match=r"the file is empty\) \(Field objective"):
+        read_ommx(empty)
+    assert main(["inspect", str(empty)]) == 2
+    err = capsys.readouterr().err
+    # OMMX's own log line ("Unspecified ommx.v1.instance.Sense found ...") is not printed, and the
+    # Rust stack backtrace is not quoted
+    assert err.count("\n") == 1 and "Sense" not in err and "backtrace" not in err, err
+
+
 def test_qplib_through_ommx(tmp_path: Path) -> None:
     from qevo_ir.importers.ommx import read_qplib
 
