@@ -152,6 +152,7 @@ def from_document(doc: object, name: str = "<document>") -> Hamiltonian:
         fail(name, f"num_variables = {doc['num_variables']}, but variable_labels has {n} entries")
     vartype = vartype_from_name(doc["variable_type"], name, "variable_type")
     offset = strict_number(doc["offset"], name, "offset")
+    _check_types(doc, name, required=use_bytes)
     if use_bytes:
         linear, row, col, quad = _byte_arrays(doc, name, n)
     else:
@@ -188,20 +189,26 @@ def _check_version(version: object, name: str) -> None:
         )
 
 
+def _check_types(doc: dict[str, Any], name: str, *, required: bool) -> None:
+    """``bias_type`` and ``index_type`` name dtypes dimod writes. ``use_bytes`` needs both to
+    decode the arrays; JSON lists do not (dimod reads them as float64 whatever the keys say), but a
+    value that is present must still be one dimod writes: anything else is a damaged file."""
+    for key, allowed in (("bias_type", _BIAS_TYPES), ("index_type", _INDEX_TYPES)):
+        value = doc.get(key)
+        if value is None and not required:
+            continue
+        if not (isinstance(value, str) and value in allowed):
+            if value is None:
+                fail(name, f"use_bytes needs {key}, one of {sorted(allowed)}")
+            fail(name, f"{key} must be one of {sorted(allowed)}, got {value!r}")
+
+
 def _byte_arrays(
     doc: dict[str, Any], name: str, n: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64],
            npt.NDArray[np.float64]]:  # fmt: skip
     """Decode ``use_bytes=True`` arrays (bytes, or base64 text), indices checked first."""
-    bias_type, index_type = doc.get("bias_type"), doc.get("index_type")
-    if not (isinstance(bias_type, str) and isinstance(index_type, str)) or (
-        bias_type not in _BIAS_TYPES or index_type not in _INDEX_TYPES
-    ):
-        fail(
-            name,
-            f"use_bytes needs bias_type in {sorted(_BIAS_TYPES)} and index_type in "
-            f"{sorted(_INDEX_TYPES)}, got {bias_type!r} and {index_type!r}",
-        )
+    bias_type, index_type = doc["bias_type"], doc["index_type"]
     # dimod writes these with tobytes() in native order; every platform it ships on is
     # little-endian, so that is the order read here.
     bias_dtype = np.dtype(str(bias_type)).newbyteorder("<")

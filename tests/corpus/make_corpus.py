@@ -543,6 +543,20 @@ def build(out: Path) -> list[Entry]:
         note="NaN hidden in a base64 use_bytes array",
     )
     add(
+        "dimod_bias_type_bogus.bqm.json",
+        dumps(dimod_doc(bias_type="complex128")),
+        category="missing-key",
+        match="bias_type must be one of",
+        note="bias_type dimod never writes (lists do not need it, but a present value is checked)",
+    )
+    add(
+        "dimod_index_type_bogus.bqm.json",
+        dumps(dimod_doc(index_type=["int32"])),
+        category="missing-key",
+        match="index_type must be one of",
+        note="index_type of the wrong JSON type in a list document",
+    )
+    add(
         "huge_qevo_1e308.json",
         dumps(qevo_doc(linear=[1e308, 1e308, -1e308])),
         category="huge-coefficient",
