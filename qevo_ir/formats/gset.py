@@ -49,7 +49,7 @@ Meaning = Literal["maxcut", "qubo"]
 MEANINGS: tuple[str, ...] = ("maxcut", "qubo")
 
 _COMMENT = r"[ \t]*#[^\n]*"
-_HEADER = re.compile(r"^[ \t]*([0-9]{1,10})[ \t]+([0-9]{1,12})[ \t]*\r?$", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*([0-9]{1,100})[ \t]+([0-9]{1,100})[ \t]*\r?$", re.MULTILINE)
 _EXPECTED = "'i j w' (1-based vertex indices, a decimal weight), a '#' comment or a blank line"
 
 

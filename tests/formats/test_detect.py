@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qevo_ir.atomic import OutputExists
-from qevo_ir.errors import FormatError
+from qevo_ir.errors import FormatError, QevoError
 from qevo_ir.formats import (
     FORMATS,
     detect_format,
@@ -130,3 +130,20 @@ def test_cr_only_gset_is_sniffed_as_gset(tmp_path: Path) -> None:
     lf.write_bytes(b"3 2\n1 2 1\n2 3 -1\n")
     cr.write_bytes(b"3 2\r1 2 1\r2 3 -1\r")
     assert read_hamiltonian(cr) == read_hamiltonian(lf)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        (b"1000000000000 2", "1000000000000 vertices is over the limit"),
+        (b"3 99999999999999999999999999999", "99999999999999999999999999999 couplings"),
+    ],
+)
+def test_a_gset_header_too_large_is_still_gset(tmp_path: Path, header: bytes, says: str) -> None:
+    # A header with more digits than a real G-set file has was taken for COO ("no '# vartype'
+    # header"); it is a G-set header, refused for its size.
+    path = tmp_path / "big.txt"
+    path.write_bytes(header + b"\n1 2 1\n2 3 -1\n")
+    assert detect_format(path) == "gset"
+    with pytest.raises(QevoError, match=says):
+        read_hamiltonian(path)
