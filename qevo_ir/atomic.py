@@ -176,10 +176,14 @@ def _remove_stale_temporaries(path: Path, *, any_name: bool = False) -> None:
 
 @contextlib.contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(path)
-    _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    created = _make_parents(path.parent)
+    try:
+        check_output_path(path)
+        _remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # marks it live; see _remove_stale_temporaries
         encoding = None if "b" in mode else "utf-8"
@@ -194,7 +198,26 @@ def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        _remove_empty(created)
         raise
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the folders created, deepest first (a write that
+    fails removes them again, so a failed command leaves no new empty folders behind)."""
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; a folder someone else filled meanwhile stays
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _umask() -> int:
