@@ -97,6 +97,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated()
 
 
+def _sigterm_outside_work(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM to the ``qevo`` process before its work starts (parsing options) or after it ended
+    (its output complete, the exit under way): one line and 143, as during the work, instead of
+    the silent death of the default action."""
+    print("qevo: terminated; nothing partial was written", file=sys.stderr)
+    raise SystemExit(143)
+
+
 TIMEOUT_MESSAGE = "the command ran past its --timeout and was stopped; nothing was written"
 #: After the deadline, how long the main thread has to notice the alarm before the watchdog
 #: ends the process (native code in the main thread does not see signals).
@@ -165,6 +173,8 @@ def _fresh_folder(args: argparse.Namespace) -> Iterator[list[bool]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the qevo process itself (in-process callers keep their own handlers)
+        signal.signal(signal.SIGTERM, _sigterm_outside_work)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -252,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.deadline is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_alarm)
-        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGTERM, old_term)  # the process's own: _sigterm_outside_work
 
 
 def _one_line_warning(

@@ -45,6 +45,37 @@ def test_signal_during_convert_leaves_nothing(
     assert stray(tmp_path) == []
 
 
+@pytest.mark.parametrize("when", ["before the work", "after the work"])
+def test_sigterm_outside_the_work_is_one_line_not_a_silent_death(
+    when: str, tmp_path: Path, corpus: Path
+) -> None:
+    # A campaign finding: SIGTERM just after a compile had committed (the handler already put
+    # back to the default) ended the process with -15 and no line.
+    out = tmp_path / "x.json"
+    script = f"""
+import os, signal, sys
+sys.argv = ["qevo", "convert", {str(corpus / "valid_npz.npz")!r}, {str(out)!r}]
+import qevo_ir.cli.main as cli
+if {when == "before the work"!r}:  # SIGTERM while the options are parsed
+    real = cli.build_parser
+    def build_parser():
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real()
+    cli.build_parser = build_parser
+code = cli.main()
+os.kill(os.getpid(), signal.SIGTERM)  # the work done, the exit under way
+sys.exit(code)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 143, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["qevo: terminated; nothing partial was written"], proc.stderr
+    # after the work, its output is complete; before it, nothing was written
+    assert out.exists() == (when == "after the work")
+
+
 @pytest.mark.parametrize(("sig", "code", "word"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_signal_during_compile_leaves_nothing(
     sig: int,
