@@ -7,6 +7,7 @@ the result and the library versions. Its JSON shape is specified in ``specs/pass
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -203,7 +204,15 @@ def resources(ir: object) -> dict[str, Any]:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of Python, numpy, scipy, qevo_ir and each installed optional SDK (from metadata)."""
+    """Versions of Python, numpy, scipy, qevo_ir and each installed optional SDK (from metadata).
+
+    Read once per process (a block compile writes one report per channel; reading the package
+    metadata each time cost 10 ms per report)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
     from qevo_ir._version import __version__
 
     out = {"python": platform.python_version(), "qevo_ir": __version__}

@@ -171,24 +171,32 @@ class GramBlock(abc.ABC):
         Variables are the free slots of each channel, channels in order; labels and
         :class:`~qevo_ir.variables.Provenance` (block = channel, parameter = flat index into the
         parameter array, weight, base) come with them, so ``variables.provenance.decode`` of a
-        BINARY sample gives the parameters. Energies equal :meth:`bit_objectives` (penalty
-        included when the block has a constraint) exactly in real arithmetic.
+        BINARY sample gives the parameters. For one channel, the provenance covers that channel's
+        parameters only, numbered as in :meth:`channel_parameters`. Energies equal
+        :meth:`bit_objectives` (penalty included when the block has a constraint) exactly in real
+        arithmetic.
         ``labelled=False`` keeps the provenance but labels the variables ``0..n-1``: building a
         few hundred thousand tuple labels costs more than the terms themselves.
         """
         batch = self.lowered(penalty)
+        own: IntArray | None = None
         if channel is None:
             terms = batch.terms()
         else:
-            c = self._check_channel(channel)
-            terms = batch.terms(np.array([c], dtype=np.int64))
+            own = self.channel_parameters(channel)
+            terms = batch.terms(np.array([int(channel)], dtype=np.int64))
         ch, sl = terms.channel, terms.slot
+        parameter = self._parameter_of(ch, sl)
+        base = self._base  # read-only already: shared, not copied
+        if own is not None:  # the channel's own parameters only (see channel_parameters)
+            parameter = np.searchsorted(own, parameter).astype(np.int64)
+            base = base[own]
         prov = Provenance(
             block=ch.copy(),
-            parameter=self._parameter_of(ch, sl),
+            parameter=parameter,
             bit=self._bit[ch, sl],
             weight=self._bit_weight[ch, sl],
-            base=self._base,  # read-only already: shared, not copied
+            base=base,
         )
         if labelled:
             table = VariableTable.trusted(self._labels(ch, sl), provenance=prov)
@@ -198,6 +206,16 @@ class GramBlock(abc.ABC):
             BINARY, terms.linear, terms.row, terms.col, terms.quad, terms.offset, table
         )
         return ham.change_vartype(self._vartype)
+
+    def channel_parameters(self, channel: int) -> IntArray:
+        """The parameters channel ``channel`` encodes (flat indices into the parameter array,
+        ascending). The provenance of :meth:`hamiltonian` for one channel numbers its parameters
+        by position in this array, and its ``base`` holds theirs only: a channel's Hamiltonian
+        (and every file written from it) grows with the channel, not with the block."""
+        c = self._check_channel(channel)
+        slots = np.arange(self._batch.num_slots, dtype=np.int64)
+        own: IntArray = np.unique(self._parameter_of(np.full_like(slots, c), slots))
+        return own
 
     def _check_channel(self, channel: int) -> int:
         if isinstance(channel, bool) or not isinstance(channel, int | np.integer):

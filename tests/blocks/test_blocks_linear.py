@@ -241,3 +241,23 @@ def test_too_many_couplings_is_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     block = LinearRounding(rng.normal(size=(2, 6)), rng.normal(size=(10, 6)), 4)
     with pytest.raises(LimitExceeded, match="hamiltonian\\(channel\\)"):
         block.hamiltonian()
+
+
+def test_one_channel_carries_its_own_parameters_only() -> None:
+    # A campaign finding: every channel's Hamiltonian carried the whole block's base, so
+    # compile-block's output grew with channels² (5,000 channels > 60 s and gigabytes).
+    rng = np.random.default_rng(4)
+    small = LinearRounding(rng.normal(size=(3, 5)) / 4, rng.normal(size=(16, 5)), bits=3)
+    big = LinearRounding(rng.normal(size=(300, 5)) / 4, rng.normal(size=(16, 5)), bits=3)
+    for block in (small, big):
+        for c in (0, block.num_channels - 1):
+            ham = block.hamiltonian(c)
+            prov = ham.variables.provenance
+            assert prov is not None
+            own = block.channel_parameters(c)
+            np.testing.assert_array_equal(own, c * 5 + np.arange(5))
+            assert prov.num_parameters == len(own) == 5
+            x = rng.integers(0, 2, size=ham.num_variables)
+            values = x if ham.vartype is BINARY else 2 * x - 1
+            whole = block.decode_bits(block.bits_from_sample({c: values})).reshape(-1)
+            np.testing.assert_array_equal(prov.decode(x), whole[own])

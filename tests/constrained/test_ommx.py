@@ -184,7 +184,9 @@ def test_an_empty_file_is_one_clean_line_on_stderr(
     err = capsys.readouterr().err
     # OMMX's own log line ("Unspecified ommx.v1.instance.Sense found ...") is not printed, and the
     # Rust stack backtrace is not quoted
-    assert err.count("\n") == 1 and "Sense" not in err and "backtrace" not in err, err
+    assert err.count("\n") == 1, err
+    assert "Sense" not in err, err
+    assert "backtrace" not in err, err
 
 
 def test_qplib_through_ommx(tmp_path: Path) -> None:

@@ -60,4 +60,5 @@ def test_malformed_addresses_are_refused_before_connecting(
     assert main(["solve", problem, "--scheduler", address]) == 2
     err = capsys.readouterr().err
     assert says in err
-    assert err.startswith("qevo: error:") and err.count("\n") == 1
+    assert err.startswith("qevo: error:")
+    assert err.count("\n") == 1

@@ -81,9 +81,7 @@ def _probe(address: str) -> str:
         )
     match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):(\d{1,5})/?", rest)
     if match is None:
-        raise ValidationError(
-            f"--scheduler {address!r}: give HOST:PORT, e.g. tcp://10.0.0.5:8786"
-        )
+        raise ValidationError(f"--scheduler {address!r}: give HOST:PORT, e.g. tcp://10.0.0.5:8786")
     host, port = match.group(1).strip("[]"), int(match.group(2))
     if not 0 < port < 65536:
         raise ValidationError(f"--scheduler {address}: port {port} is not 1..65535")
