@@ -13,6 +13,7 @@ device or folder at an output name is refused, ``force`` or not.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import fcntl
 import json
@@ -190,7 +191,8 @@ def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if _DURABLE.get():
+                os.fsync(fh.fileno())
             # mkstemp creates 0600 files; give the artifact the permissions open() would have.
             os.chmod(tmp, 0o666 & ~_umask())
             check_output_path(path)  # a FIFO or link planted while we wrote
@@ -402,7 +404,26 @@ def remove_stale_staging(directory: str | os.PathLike[str]) -> list[str]:
     return removed
 
 
+#: Whether writes are fsynced (see :func:`scratch_writes`).
+_DURABLE: contextvars.ContextVar[bool] = contextvars.ContextVar("qevo_durable", default=True)
+
+
+@contextlib.contextmanager
+def scratch_writes() -> Iterator[None]:
+    """Writes in this context skip ``fsync`` (files and folders): for scratch files that are read
+    back at once and thrown away (a channel compiled into a temporary folder to get its bytes).
+    Still atomic against other processes (temporary + rename); only durability across a power
+    loss is given up, which a file deleted a moment later never needed."""
+    token = _DURABLE.set(False)
+    try:
+        yield
+    finally:
+        _DURABLE.reset(token)
+
+
 def _fsync_dir(directory: Path) -> None:
+    if not _DURABLE.get():
+        return
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:

@@ -48,6 +48,7 @@ def add_parser(sub: Any) -> None:
 def _compile_channel(channel: int, ctx: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Compile one channel where the task runs; its files come back as bytes, so a remote
     worker needs no shared disk and the parent stages every file it publishes."""
+    from qevo_ir.atomic import scratch_writes
     from qevo_ir.compiler import compile as compile_ir
 
     block, pipeline, target, layers = ctx.shared
@@ -62,7 +63,8 @@ def _compile_channel(channel: int, ctx: Any) -> tuple[dict[str, Any], dict[str, 
         entry["skipped"] = "every weight of this channel is clipped (no free variable)"
         return entry, {}
     compiled = compile_ir(ham, pipeline, target, layers=layers)
-    with tempfile.TemporaryDirectory(prefix=".qevo-channel-") as tmp:
+    # scratch: read back at once and deleted; the parent writes the published copies durably
+    with scratch_writes(), tempfile.TemporaryDirectory(prefix=".qevo-channel-") as tmp:
         compiled.write(Path(tmp) / "out")
         files = {p.name: p.read_bytes() for p in sorted((Path(tmp) / "out").iterdir())}
     files.pop(".qevo.lock", None)
