@@ -20,13 +20,13 @@ import numpy.typing as npt
 from qevo_ir.advice import option
 from qevo_ir.atomic import atomic_write_text
 from qevo_ir.backend import Capabilities
+from qevo_ir.budget import memory_budget
 from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.formats import read_json_file
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.results import SampleResult
 from qevo_ir.solvers.enumerate import DEFAULT_MAX_VARIABLES, enumerate_ising
 from qevo_ir.solvers.tree import (
-    DEFAULT_MEMORY_LIMIT,
     affordable_width,
     check_plan,
     plan_elimination,
@@ -153,6 +153,29 @@ def _json_label(label: Any) -> Any:
     return [_json_label(x) for x in label] if isinstance(label, tuple) else label
 
 
+def _label_coordinates(hamiltonian: Hamiltonian) -> npt.NDArray[np.int64] | None:
+    """The labels as an ``(n, d)`` coordinate array when every label is a tuple of ``d`` integers
+    (``2 ≤ d ≤ 4``: lattice, Chimera or Pegasus coordinates), for the tree method's sweeps."""
+    if hamiltonian.variables.is_range or hamiltonian.num_variables == 0:
+        return None
+    labels = hamiltonian.labels
+    first = labels[0]
+    if not isinstance(first, tuple) or not 2 <= len(first) <= 4:
+        return None
+    d = len(first)
+    for label in labels:
+        if not (
+            isinstance(label, tuple)
+            and len(label) == d
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in label)
+        ):
+            return None
+    try:
+        return np.array(labels, dtype=np.int64)
+    except OverflowError:  # coordinates past int64 are no geometry we can sweep
+        return None
+
+
 def solve_exact(
     hamiltonian: Hamiltonian,
     *,
@@ -161,7 +184,7 @@ def solve_exact(
     max_states: int = 65536,
     atol: float | None = None,
     max_variables: int = MAX_VARIABLES,
-    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    memory_limit: int | None = None,
     order: Any = None,
     progress: Any = None,
 ) -> ExactSolution:
@@ -169,7 +192,8 @@ def solve_exact(
 
     ``method``: ``enumerate`` (every assignment; at most ``max_variables`` variables; any
     ``num_levels``), ``tree`` (variable elimination over a tree decomposition; any size whose
-    tables fit ``memory_limit`` bytes; the ground level only), or ``auto``: enumeration up to
+    tables fit ``memory_limit`` bytes, by default the memory budget: half the available memory,
+    or ``qevo --max-memory``; the ground level only), or ``auto``: enumeration up to
     :data:`ENUMERATE_AUTO_LIMIT` variables or when ``num_levels > 1``, else the tree method when
     it fits and costs less than enumeration, else enumeration within ``max_variables``.
     A problem neither method takes raises :class:`LimitExceeded` before any work, naming the
@@ -179,6 +203,8 @@ def solve_exact(
     """
     if method not in METHODS:
         raise ValidationError(f"exact: method must be one of {', '.join(METHODS)}, got {method!r}")
+    if memory_limit is None:
+        memory_limit = memory_budget()
     if num_levels < 1 or max_states < 1:
         raise ValidationError("num_levels and max_states must be at least 1")
     n = hamiltonian.num_variables
@@ -194,7 +220,12 @@ def solve_exact(
     if method == "tree" or (method == "auto" and n > ENUMERATE_AUTO_LIMIT and num_levels == 1):
         try:
             plan = plan_elimination(
-                n, spin.row, spin.col, max_width=affordable_width(memory_limit), order=order
+                n,
+                spin.row,
+                spin.col,
+                max_width=affordable_width(memory_limit),
+                order=order,
+                coordinates=None if order is not None else _label_coordinates(hamiltonian),
             )
         except ValueError as exc:
             raise ValidationError(f"exact: {exc}") from None

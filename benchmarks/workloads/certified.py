@@ -80,19 +80,27 @@ def _tree_rows(ctx: Context) -> list[Row]:
         ("chimera", ctx.pick(2, 4, 4), 5.0),
         ("lattice", ctx.pick(6, 20, 20), 5.0),
         ("chimera", ctx.pick(3, 6, 6), 60.0),
+        ("chimera-coordinates", ctx.pick(3, 6, 6), 60.0),
     ]
     for kind, size, limit in cases:
-        if kind == "chimera":
+        if kind.startswith("chimera"):
             n, row, col = chimera_edges(size)
             J = ctx.rng.choice([-1.0, 1.0], size=row.size)
-            ham = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN)
+            # (i, j, u, k): dwave_networkx's chimera_graph(m, coordinates=True) labels
+            coords = np.array(np.unravel_index(np.arange(n), (size, size, 2, 4))).T
+            labels = [tuple(int(x) for x in c) for c in coords] if kind != "chimera" else None
+            sweep_coords = coords if labels is not None else None
+            ham = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN, variables=labels)
             case = f"tree exact: Chimera C({size}), {n} spins, J = ±1, h = 0 (degenerate)"
+            if labels is not None:
+                case += ", labelled (i, j, u, k)"
         else:
             n, row, col = lattice_edges(size)
+            sweep_coords = None
             J = ctx.rng.choice([-1.0, 1.0], size=row.size)
             ham = Hamiltonian(0.1 * ctx.rng.normal(size=n), row, col, J, vartype=SPIN)
             case = f"tree exact: {size}×{size} lattice spin glass, {n} spins, J = ±1"
-        plan = plan_elimination(n, row, col)
+        plan = plan_elimination(n, row, col, coordinates=sweep_coords)
         target = Target("seconds", limit, f"≤ {limit:g} s")
         with ctx.section(case):
             try:

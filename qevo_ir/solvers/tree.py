@@ -36,16 +36,22 @@ assignments, each extended by every value of the next variable that ties its buc
 decisions are the same ones that were counted). Every partial assignment extends to at least one
 ground state, so the batch is cut at ``max_states`` rows as it goes.
 
-*Memory.* Messages are kept for the read-back: ``Σ 16 · 2**|separator|`` bytes, plus the largest
-bucket table and its temporaries (``40 · 2**(width + 1)`` bytes). :func:`solve_tree` refuses a
+*Memory.* A message lives from the bucket that makes it to the bucket that consumes it
+(``16 · 2**|separator|`` bytes); the read-back keeps only each bucket's tie decisions, two bits
+per separator entry. :attr:`EliminationPlan.table_bytes` is the peak: the messages alive at a
+step, the tie bits so far, and that step's bucket table with its temporaries
+(``24 · 2**(|separator| + 1)`` bytes). :func:`solve_tree` refuses a
 plan above ``memory_limit`` before allocating anything, naming the width and the bytes.
 Depends on numpy only.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import heapq
+import itertools
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -81,8 +87,19 @@ MAX_WIDTH = 40
 _INT_SAFE = 1 << 62
 """Counts stay int64 while the product of the factors' largest counts stays below this."""
 
+_PARALLEL_MIN_ENTRIES = 1 << 16
+"""Bucket tables of at least this many entries per half are built on two threads."""
+
 _MESSAGE_BYTES = 16  # float64 value + int64 count per message entry
-_BUCKET_BYTES = 40  # value, count, tie mask and temporaries per bucket-table entry
+# Per bucket-table entry (both halves): value and count (16), the minimum over the separator (4),
+# the two tie masks (1), with headroom. The finishing works in place (see _bucket_ties).
+_BUCKET_BYTES = 24
+
+
+def _tie_bytes(sep: int) -> int:
+    """Bytes of a bucket's tie bits (x = -1 and x = +1 over its separator), packed."""
+    return 2 * max(1, (1 << sep) // 8)
+
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -116,13 +133,29 @@ class EliminationPlan:
 
     @property
     def table_bytes(self) -> int:
-        """Messages kept for the read-back plus the largest bucket table with its temporaries.
+        """The peak memory of :func:`solve_tree` with this plan: the messages alive at a step (from
+        the bucket that makes one to the bucket that consumes it), the tie bits kept for the
+        read-back so far, and that step's bucket table with its temporaries.
 
         For an incomplete plan (abandoned past ``max_width``) a lower bound.
         """
-        kept = sum(_MESSAGE_BYTES << len(s) for s in self.separators)
+        n = len(self.order)
         largest = _BUCKET_BYTES << (self.width + 1) if self.separators or self.width else 0
-        return kept + largest
+        if n == 0 or len(self.separators) != n:
+            return largest
+        pos = {v: k for k, v in enumerate(self.order)}
+        delta = [0] * (n + 1)
+        peak = ties = 0
+        for k, sep in enumerate(self.separators):
+            if sep:  # alive from step k to the step of its first variable, inclusive
+                delta[k] += _MESSAGE_BYTES << len(sep)
+                delta[pos[sep[0]] + 1] -= _MESSAGE_BYTES << len(sep)
+        live = 0
+        for k, sep in enumerate(self.separators):
+            live += delta[k]
+            ties += _tie_bytes(len(sep))
+            peak = max(peak, live + ties + (_BUCKET_BYTES << (len(sep) + 1)))
+        return max(peak, largest if not self.complete else 0)
 
 
 @dataclass(frozen=True)
@@ -226,6 +259,22 @@ def _game(
     return order, seps, None
 
 
+def _coordinate_sweeps(coordinates: npt.ArrayLike | None, n: int) -> dict[str, list[int]]:
+    """Lexicographic sweeps of the variables' coordinates, one per order of the axes."""
+    if coordinates is None:
+        return {}
+    c = np.asarray(coordinates)
+    if c.ndim != 2 or c.shape[0] != n or c.dtype.kind not in "iu":
+        raise ValueError(f"coordinates must be an (n, d) integer array with n = {n}")
+    if not 2 <= c.shape[1] <= 4:
+        return {}
+    out: dict[str, list[int]] = {}
+    for axes in itertools.permutations(range(c.shape[1])):
+        keys = tuple(c[:, a] for a in reversed(axes))  # lexsort: the last key is the primary
+        out[f"sweep({','.join(map(str, axes))})"] = [int(v) for v in np.lexsort(keys)]
+    return out
+
+
 def _rcm_order(n: int, row: IntArray, col: IntArray) -> list[int]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import reverse_cuthill_mckee
@@ -246,6 +295,7 @@ def plan_elimination(
     heuristic: Heuristic = "auto",
     max_width: int = MAX_WIDTH,
     order: npt.ArrayLike | None = None,
+    coordinates: npt.ArrayLike | None = None,
 ) -> EliminationPlan:
     """An elimination order for the interaction graph of ``n`` variables and couplings
     ``(row, col)``.
@@ -262,6 +312,13 @@ def plan_elimination(
     Chimera cells). ``auto`` tries all four and keeps the one with the fewest table entries.
     ``order`` (a permutation of ``0 .. n-1``, e.g. ``dwave_networkx.chimera_elimination_order``
     mapped to variable indices) is used as given instead (heuristic ``given``).
+
+    ``coordinates`` (an ``(n, d)`` integer array, ``2 ≤ d ≤ 4``: variables labelled by lattice,
+    Chimera ``(i, j, u, k)`` or Pegasus coordinates) adds, under ``auto``, one sweep per order of
+    the axes: the variables sorted lexicographically by the axes in that order (heuristic
+    ``sweep(1,2,0,3)`` names the axes, most significant first). On Chimera C(m) the sweep
+    ``(j, u, i, k)`` is a column sweep of width 4m, which the greedy rules miss (width 23 at m = 4,
+    35 at m = 6, against 16 and 24).
     """
     if heuristic != "auto" and heuristic not in HEURISTICS:
         raise ValueError(
@@ -286,7 +343,11 @@ def plan_elimination(
             raise ValueError(f"order must be a permutation of 0 .. {n - 1}")
         given = [int(v) for v in arr]
     graph = _adjacency(n, rv, cv)
-    names = ("given",) if given is not None else HEURISTICS if heuristic == "auto" else (heuristic,)
+    names: tuple[str, ...] = (
+        ("given",) if given is not None else HEURISTICS if heuristic == "auto" else (heuristic,)
+    )
+    sweeps = _coordinate_sweeps(coordinates, n) if given is None and heuristic == "auto" else {}
+    names += tuple(sweeps)
     best: EliminationPlan | None = None
     for name in names:
         if name in ("min-fill", "min-degree"):
@@ -295,6 +356,8 @@ def plan_elimination(
             if name == "given":
                 assert given is not None
                 full = given
+            elif name in sweeps:
+                full = sweeps[name]
             else:
                 full = _rcm_order(n, rv, cv) if name == "rcm" else list(range(n))
             found, sep_sets, passed = _game(graph, full, max_width)
@@ -318,6 +381,20 @@ def plan_elimination(
             best = plan
     assert best is not None
     return best
+
+
+@dataclass(frozen=True)
+class _Ties:
+    """A bucket's tie decisions: over its separator (flat index, first variable most
+    significant), whether ``x = -1`` (``lo``) and ``x = +1`` (``hi``) reach the bucket's minimum,
+    packed 8 per byte. Two bits per entry instead of the 16 bytes of a kept message."""
+
+    scope: tuple[int, ...]
+    lo: npt.NDArray[np.uint8]
+    hi: npt.NDArray[np.uint8]
+
+
+_NO_TIES = _Ties((), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.uint8))
 
 
 @dataclass
@@ -404,77 +481,144 @@ def solve_tree(
     own_j = [jv[by_owner[starts[v] : starts[v + 1]]] for v in range(n)]
 
     incoming: list[list[_Message]] = [[] for _ in range(n)]
-    kept: list[list[_Message]] = [[] for _ in range(n)]  # the messages each bucket consumed
+    ties: list[_Ties] = [_NO_TIES] * n  # each bucket's tie decisions, for the read-back
     roots: list[_Message] = []
-    for k in range(n):
-        x = int(order[k])
-        msgs = incoming[x]
-        kept[x] = msgs
-        scope_set = set(own_other[x].tolist())
-        for m in msgs:
-            scope_set.update(m.scope)
-        scope_set.discard(x)
-        sep = tuple(sorted(scope_set, key=lambda u: int(pos[u])))
-        axis = {u: a for a, u in enumerate(sep)}
-        size = 1 << len(sep)
-        field_scope = tuple(sorted(set(own_other[x].tolist()), key=lambda u: int(pos[u])))
-        field = _field(hv[x], own_other[x], own_j[x], field_scope)
-        field_view, field_shape = _grouping(field_scope, axis, len(sep))
-        views = [_grouping(m.scope[1:], axis, len(sep)) for m in msgs]
-        bound = 1
-        for m in msgs:
-            bound *= m.max_count
-        big = bound * 2 >= _INT_SAFE
-        halves: list[tuple[FloatArray, npt.NDArray[Any] | None]] = []
-        for xv in (0, 1):
-            # The bucket's table at x = -1 / +1 over the separator, in the read-back's order.
-            # Each operand is broadcast over runs of adjacent axes merged into one (few, long
-            # axes: numpy's broadcasting loops are slow over many length-2 axes).
-            v = np.empty(size)
-            v.reshape(field_view)[...] = ((2.0 * xv - 1.0) * field).reshape(field_shape)
-            c: npt.NDArray[Any] | None = None
-            for m, (view, shape) in zip(msgs, views, strict=True):
-                v.reshape(view)[...] += m.values[xv, ...].reshape(shape)
-                e = m.counts[xv, ...].reshape(shape)
-                if big:
-                    e = e.astype(object)
-                if c is None:
-                    c = np.empty(size, dtype=e.dtype)
-                    c.reshape(view)[...] = e
-                else:
-                    c.reshape(view)[...] *= e
-            halves.append(
-                (v.reshape((2,) * len(sep)), None if c is None else c.reshape((2,) * len(sep)))
-            )
-        (v0, c0), (v1, c1) = halves
-        low = np.minimum(v0, v1)
-        thr = low + tol
-        t0_, t1_ = v0 <= thr, v1 <= thr
-        if c0 is None or c1 is None:
-            counts: npt.NDArray[Any] = t0_.astype(np.int64)
-            counts += t1_
-        else:
-            c0 *= t0_
-            c1 *= t1_
-            c0 += c1
-            counts = c0
-        max_count = int(counts.max()) if counts.size else 1
-        msg = _Message(sep, np.ascontiguousarray(low), np.ascontiguousarray(counts), max_count)
-        if sep:
-            incoming[sep[0]].append(msg)
-        else:
-            roots.append(msg)
+    # Large buckets use a second thread (numpy's loops release the GIL): the two halves of the
+    # table are built side by side, the tie decisions split in two chunks.
+    pool = (
+        concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qevo-tree")
+        if (os.cpu_count() or 1) > 1 and (2 << plan.width) >= _PARALLEL_MIN_ENTRIES
+        else None
+    )
+    try:
+        for k in range(n):
+            x = int(order[k])
+            msgs = incoming[x]
+            incoming[x] = []  # consumed here: freed once this bucket is done
+            scope_set = set(own_other[x].tolist())
+            for m in msgs:
+                scope_set.update(m.scope)
+            scope_set.discard(x)
+            sep = tuple(sorted(scope_set, key=lambda u: int(pos[u])))
+            axis = {u: a for a, u in enumerate(sep)}
+            size = 1 << len(sep)
+            field_scope = tuple(sorted(set(own_other[x].tolist()), key=lambda u: int(pos[u])))
+            field = _field(hv[x], own_other[x], own_j[x], field_scope)
+            field_view, field_shape = _grouping(field_scope, axis, len(sep))
+            views = [_grouping(m.scope[1:], axis, len(sep)) for m in msgs]
+            bound = 1
+            for m in msgs:
+                bound *= m.max_count
+            big = bound * 2 >= _INT_SAFE
+
+            operands = [(field_view, (2.0 * field).reshape(field_shape))]
+            terms = [(m, view, shape) for m, (view, shape) in zip(msgs, views, strict=True)]
+            split = pool is not None and size >= _PARALLEL_MIN_ENTRIES
+            if split:
+                assert pool is not None
+                # the halves are independent; numpy's loops release the GIL
+                later = pool.submit(_bucket_half, 1, size, operands, terms, big)
+                v0, c0 = _bucket_half(0, size, operands, terms, big)
+                v1, c1 = later.result()
+            else:
+                v0, c0 = _bucket_half(0, size, operands, terms, big)
+                v1, c1 = _bucket_half(1, size, operands, terms, big)
+            low = np.empty(size)
+            t0_ = np.empty(size, dtype=bool)
+            t1_ = np.empty(size, dtype=bool)
+            arrays = (v0, v1, c0, c1, low, t0_, t1_)
+            if split:
+                assert pool is not None
+                mid = size // 2
+                later_part = pool.submit(_bucket_ties, slice(mid, size), tol, *arrays)
+                _bucket_ties(slice(0, mid), tol, *arrays)
+                later_part.result()
+            else:
+                _bucket_ties(slice(0, size), tol, *arrays)
+            ties[x] = _Ties(sep, np.packbits(t0_), np.packbits(t1_))
+            if c0 is None or c1 is None:
+                counts: npt.NDArray[Any] = t0_.astype(np.int64)
+                counts += t1_
+            else:
+                counts = c0
+            del v0, v1, c1, arrays
+            shape_sep = (2,) * len(sep)
+            low = low.reshape(shape_sep)
+            counts = counts.reshape(shape_sep)
+            max_count = int(counts.max()) if counts.size else 1
+            msg = _Message(sep, low, counts, max_count)
+            if sep:
+                incoming[sep[0]].append(msg)
+            else:
+                roots.append(msg)
+
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
     degeneracy = 1
     for m in roots:
         degeneracy *= int(m.counts.reshape(-1)[0])
-    states = _read_back(n, order, hv, own_other, own_j, kept, tol, max_states)
+    states = _read_back(n, order, ties, max_states)
     states = states[np.lexsort(states.T[::-1])] if states.shape[0] > 1 else states
     energy = ising_energy(states[0], hv, rv, cv, jv, offset) if n else offset
     ground = Level(
         energy=energy, count=degeneracy, states=states, truncated=degeneracy > states.shape[0]
     )
     return TreeResult(n, ground, plan, time.perf_counter() - t0)
+
+
+def _bucket_half(
+    xv: int,
+    size: int,
+    operands: list[tuple[tuple[int, ...], FloatArray]],
+    terms: list[tuple[_Message, tuple[int, ...], tuple[int, ...]]],
+    big: bool,
+) -> tuple[FloatArray, npt.NDArray[Any] | None]:
+    """The bucket's table at ``x = -1`` (``xv = 0``) or ``+1`` over the separator (flat, in the
+    read-back's order) and its counts. Each operand is broadcast over runs of adjacent axes merged
+    into one (few, long axes: numpy's broadcasting loops are slow over many length-2 axes).
+    ``operands`` holds the field doubled, ``(view, 2·field)``: the half takes ``(xv - ½)·2·field``.
+    """
+    v = np.empty(size)
+    (field_view, twice_field) = operands[0]
+    v.reshape(field_view)[...] = (xv - 0.5) * twice_field
+    c: npt.NDArray[Any] | None = None
+    for m, view, shape in terms:
+        v.reshape(view)[...] += m.values[xv, ...].reshape(shape)
+        e = m.counts[xv, ...].reshape(shape)
+        if big:
+            e = e.astype(object)
+        if c is None:
+            c = np.empty(size, dtype=e.dtype)
+            c.reshape(view)[...] = e
+        else:
+            c.reshape(view)[...] *= e
+    return v, c
+
+
+def _bucket_ties(
+    part: slice,
+    tol: float,
+    v0: FloatArray,
+    v1: FloatArray,
+    c0: npt.NDArray[Any] | None,
+    c1: npt.NDArray[Any] | None,
+    low: FloatArray,
+    t0: npt.NDArray[np.bool_],
+    t1: npt.NDArray[np.bool_],
+) -> None:
+    """On ``part`` of the flat table: the minimum of the halves into ``low``, which half ties it
+    (within ``tol``) into ``t0``/``t1``, and the tied counts summed into ``c0`` (in place)."""
+    np.minimum(v0[part], v1[part], out=low[part])
+    np.subtract(v0[part], low[part], out=v0[part])
+    np.less_equal(v0[part], tol, out=t0[part])
+    np.subtract(v1[part], low[part], out=v1[part])
+    np.less_equal(v1[part], tol, out=t1[part])
+    if c0 is not None and c1 is not None:
+        c0[part] *= t0[part]
+        c1[part] *= t1[part]
+        c0[part] += c1[part]
 
 
 def check_plan(plan: EliminationPlan, memory_limit: int) -> None:
@@ -539,35 +683,18 @@ def _grouping(
     return tuple(view), tuple(shape)
 
 
-def _read_back(
-    n: int,
-    order: IntArray,
-    hv: FloatArray,
-    own_other: list[IntArray],
-    own_j: list[FloatArray],
-    kept: list[list[_Message]],
-    tol: float,
-    max_states: int,
-) -> SpinArray:
-    """Ground states (at most ``max_states``), by the tie decisions of the elimination."""
+def _read_back(n: int, order: IntArray, ties: list[_Ties], max_states: int) -> SpinArray:
+    """Ground states (at most ``max_states``), by the tie decisions of the elimination: walking
+    the order in reverse, each partial assignment takes every value of the next variable that
+    tied its bucket's minimum at the assignment's separator values."""
     cols = np.zeros((n, 1), dtype=np.int8)  # column-major: cols[u] is variable u over the rows
     for k in range(n - 1, -1, -1):
         x = int(order[k])
-        m = cols.shape[1]
-        # The bucket's table at x = -1 / +1 for each row, summed in the elimination's order.
-        field = np.full(m, float(hv[x]))
-        for j, w in zip(own_other[x].tolist(), own_j[x].tolist(), strict=True):
-            field = field + w * cols[j].astype(np.float64)
-        e_lo = -1.0 * field
-        e_hi = 1.0 * field
-        for msg in kept[x]:
-            rest = msg.scope[1:]  # msg.scope[0] is x
-            idx = _row_indices(cols, rest)
-            e_lo = e_lo + msg.values[0].reshape(-1)[idx]
-            e_hi = e_hi + msg.values[1].reshape(-1)[idx]
-        low = np.minimum(e_lo, e_hi)
-        take_lo = e_lo <= low + tol
-        take_hi = e_hi <= low + tol
+        t = ties[x]
+        idx = _row_indices(cols, t.scope)
+        byte, shift = idx >> 3, (7 - (idx & 7)).astype(np.uint8)
+        take_lo = ((t.lo[byte] >> shift) & 1).astype(bool)
+        take_hi = ((t.hi[byte] >> shift) & 1).astype(bool)
         both = take_lo & take_hi
         if not both.any():
             cols[x] = np.where(take_hi, 1, -1)

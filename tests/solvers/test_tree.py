@@ -157,6 +157,48 @@ def test_a_given_order_is_used() -> None:
         solve_exact(ham, method="tree", order=[0, 0, 1])
 
 
+def test_coordinate_labels_give_the_column_sweep() -> None:
+    from benchmarks.workloads.certified import chimera_edges
+
+    def coordinates(m: int, n: int) -> np.ndarray:
+        return np.array(np.unravel_index(np.arange(n), (m, m, 2, 4))).T  # (i, j, u, k)
+
+    n, row, col = chimera_edges(4)
+    assert plan_elimination(n, row, col).width == 23  # the greedy rules miss the treewidth 16
+    plan = plan_elimination(n, row, col, coordinates=coordinates(4, n))
+    assert (plan.heuristic, plan.width) == ("sweep(1,2,0,3)", 16)
+    with pytest.raises(ValueError, match="coordinates"):
+        plan_elimination(n, row, col, coordinates=coordinates(4, n)[:-1])
+    # the exact backend takes the sweep from (i, j, u, k) labels; same answer either way
+    n, row, col = chimera_edges(3)
+    J = np.random.default_rng(5).choice([-1.0, 1.0], size=row.size)
+    labels = [tuple(int(x) for x in c) for c in coordinates(3, n)]
+    plain = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN)
+    labelled = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN, variables=labels)
+    a, b = solve_exact(plain, method="tree"), solve_exact(labelled, method="tree")
+    assert (a.ground_energy, a.degeneracy) == (b.ground_energy, b.degeneracy)
+    mixed = Hamiltonian(np.zeros(3), [0], [1], [1.0], vartype=SPIN, variables=[(0, 1), (1, 2), "x"])
+    assert solve_exact(mixed, method="tree").ground_energy == -1.0  # no sweep; still solved
+
+
+def test_peak_memory_estimate_bounds_the_tables() -> None:
+    # The plan's table_bytes is the peak of live messages + tie bits + one bucket; check that it
+    # bounds numpy's own peak over a solve (tracemalloc sees numpy's allocations).
+    import tracemalloc
+
+    row, col = _lattice(9)
+    J = np.random.default_rng(1).choice([-1.0, 1.0], size=row.size)
+    plan = plan_elimination(81, row, col)
+    tracemalloc.start()
+    try:
+        solve_tree(np.zeros(81), row, col, J, plan=plan)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.table_bytes >= (1 << (plan.width + 1)) * 16
+    assert peak <= plan.table_bytes + (1 << 20), (peak, plan.table_bytes)
+
+
 def test_memory_refusal_names_width_and_bytes() -> None:
     n = 40
     rows, cols = np.triu_indices(n, 1)
