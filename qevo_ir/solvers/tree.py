@@ -139,17 +139,18 @@ class EliminationPlan:
 
         For an incomplete plan (abandoned past ``max_width``) a lower bound.
         """
-        n = len(self.order)
+        steps = len(self.separators)
         largest = _BUCKET_BYTES << (self.width + 1) if self.separators or self.width else 0
-        if n == 0 or len(self.separators) != n:
+        if steps == 0:
             return largest
         pos = {v: k for k, v in enumerate(self.order)}
-        delta = [0] * (n + 1)
+        delta = [0] * (steps + 1)
         peak = ties = 0
         for k, sep in enumerate(self.separators):
             if sep:  # alive from step k to the step of its first variable, inclusive
                 delta[k] += _MESSAGE_BYTES << len(sep)
-                delta[pos[sep[0]] + 1] -= _MESSAGE_BYTES << len(sep)
+                # (an abandoned plan's later variables have no step: alive to the end)
+                delta[min(pos.get(sep[0], steps), steps - 1) + 1] -= _MESSAGE_BYTES << len(sep)
         live = 0
         for k, sep in enumerate(self.separators):
             live += delta[k]

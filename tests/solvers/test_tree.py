@@ -181,6 +181,21 @@ def test_coordinate_labels_give_the_column_sweep() -> None:
     assert solve_exact(mixed, method="tree").ground_energy == -1.0  # no sweep; still solved
 
 
+def test_an_abandoned_plan_has_a_memory_bound_and_is_refused() -> None:
+    # table_bytes walked the separators of an abandoned plan and looked up variables it never
+    # reached (KeyError); found by the C(6) benchmark.
+    from benchmarks.workloads.certified import chimera_edges
+    from qevo_ir.solvers.tree import check_plan
+
+    n, row, col = chimera_edges(4)
+    plan = plan_elimination(n, row, col, max_width=12)
+    assert not plan.complete
+    assert plan.separators
+    assert plan.table_bytes >= 24 << (plan.width + 1)
+    with pytest.raises(MemoryError, match="width at least"):
+        check_plan(plan, 1 << 40)
+
+
 def test_peak_memory_estimate_bounds_the_tables() -> None:
     # The plan's table_bytes is the peak of live messages + tie bits + one bucket; check that it
     # bounds numpy's own peak over a solve (tracemalloc sees numpy's allocations).
