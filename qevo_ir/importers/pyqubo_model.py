@@ -7,10 +7,11 @@ SDK at all, and a compiled model is read through its public ``to_qubo`` and ``va
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
+from qevo_ir.constrained import ConstrainedModel
 from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.variables import Label, check_label
@@ -70,14 +71,48 @@ def qubo_to_hamiltonian(
     )
 
 
-def from_pyqubo(model: Any, *, feed_dict: Mapping[str, float] | None = None) -> Hamiltonian:
+@overload
+def from_pyqubo(
+    model: Any,
+    *,
+    feed_dict: Mapping[str, float] | None = None,
+    constraints: Literal[False] = False,
+) -> Hamiltonian: ...
+
+
+@overload
+def from_pyqubo(
+    model: Any, *, feed_dict: Mapping[str, float] | None = None, constraints: Literal[True]
+) -> ConstrainedModel: ...
+
+
+def from_pyqubo(
+    model: Any, *, feed_dict: Mapping[str, float] | None = None, constraints: bool = False
+) -> Hamiltonian | ConstrainedModel:
     """The BINARY Hamiltonian of a compiled PyQUBO model or of ``(qubo_dict, offset)``.
 
     For a compiled model (``expr.compile()``), ``model.to_qubo(feed_dict=...)`` gives the QUBO
     (PyQUBO's ``Spin`` variables arrive already converted to binary by PyQUBO, keeping their
     names) and ``model.variables`` the variable order, so variables whose every term vanished
     are kept. Energies equal ``model.energy`` / the QUBO's value for every assignment.
+
+    ``constraints=True`` returns a :class:`~qevo_ir.constrained.ConstrainedModel` instead: the
+    same QUBO as its objective (PyQUBO's penalties at the ``feed_dict`` weights included: zero on
+    every feasible assignment) and each PyQUBO ``Constraint`` as a linear constraint
+    (:mod:`qevo_ir.importers.pyqubo_constraints`), so ``qevo_ir.solve`` reports feasibility per
+    sample and lowers with a certified penalty weight however small the model's own was.
     """
+    if constraints:
+        if isinstance(model, tuple):
+            raise ValidationError(
+                "constraints=True needs the compiled PyQUBO model: a (qubo, offset) pair "
+                "carries no constraints"
+            )
+        ham = from_pyqubo(model, feed_dict=feed_dict)
+        from qevo_ir.importers.pyqubo_constraints import recover_constraints
+
+        found = recover_constraints(model, list(ham.labels), feed_dict)
+        return ConstrainedModel.build(dict.fromkeys(ham.labels, "binary"), ham, found)
     if isinstance(model, tuple):
         if len(model) != 2 or not isinstance(model[0], Mapping):
             raise ValidationError("expected (qubo_dict, offset), as returned by model.to_qubo()")
