@@ -9,6 +9,7 @@ degeneracy and, by enumeration, the lowest ``num_levels`` distinct energy levels
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,12 +155,23 @@ def _json_label(label: Any) -> Any:
 
 
 def _label_coordinates(hamiltonian: Hamiltonian) -> npt.NDArray[np.int64] | None:
-    """The labels as an ``(n, d)`` coordinate array when every label is a tuple of ``d`` integers
-    (``2 ≤ d ≤ 4``: lattice, Chimera or Pegasus coordinates), for the tree method's sweeps."""
-    if hamiltonian.variables.is_range or hamiltonian.num_variables == 0:
+    """Coordinates for the tree method's sweeps: the labels as an ``(n, d)`` array when every
+    label is a tuple of ``d`` integers (``2 ≤ d ≤ 4``: lattice, Chimera or Pegasus coordinates),
+    or the Chimera coordinates ``(i, j, u, k)`` of integer labels in ``dwave_networkx``'s linear
+    Chimera numbering when every coupling is a Chimera edge there (:func:`_chimera_coordinates`)."""
+    if hamiltonian.num_variables == 0:
         return None
+    if hamiltonian.variables.is_range:
+        return _chimera_coordinates(
+            np.arange(hamiltonian.num_variables), hamiltonian.row, hamiltonian.col
+        )
     labels = hamiltonian.labels
     first = labels[0]
+    if isinstance(first, int) and all(
+        isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 40 for x in labels
+    ):
+        ints = np.array(labels, dtype=np.int64)
+        return _chimera_coordinates(ints, hamiltonian.row, hamiltonian.col)
     if not isinstance(first, tuple) or not 2 <= len(first) <= 4:
         return None
     d = len(first)
@@ -174,6 +186,31 @@ def _label_coordinates(hamiltonian: Hamiltonian) -> npt.NDArray[np.int64] | None
         return np.array(labels, dtype=np.int64)
     except OverflowError:  # coordinates past int64 are no geometry we can sweep
         return None
+
+
+def _chimera_coordinates(
+    ints: npt.NDArray[np.int64], row: npt.NDArray[np.int64], col: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64] | None:
+    """``(i, j, u, k)`` of each integer label in the linear numbering of
+    ``dwave_networkx.chimera_graph(m)`` (``((i·m + j)·2 + u)·4 + k``, the smallest ``m`` that holds
+    every label) when every coupling is an edge of that graph: inside a cell between the two
+    shores, or along a shore to the next cell (vertical ``u = 0`` down a column, horizontal
+    ``u = 1`` along a row, same ``k``). Anything else: ``None``."""
+    if row.size == 0:
+        return None
+    m = max(1, math.isqrt(int(ints.max()) // 8))
+    while 8 * m * m <= int(ints.max()):
+        m += 1
+    i, j, u, k = np.unravel_index(ints, (m, m, 2, 4))
+    a, b = row, col
+    same_cell = (i[a] == i[b]) & (j[a] == j[b])
+    inside = same_cell & (u[a] != u[b])
+    along = (u[a] == u[b]) & (k[a] == k[b])
+    vertical = along & (u[a] == 0) & (j[a] == j[b]) & (np.abs(i[a] - i[b]) == 1)
+    horizontal = along & (u[a] == 1) & (i[a] == i[b]) & (np.abs(j[a] - j[b]) == 1)
+    if not np.all(inside | vertical | horizontal):
+        return None
+    return np.stack([i, j, u, k], axis=1).astype(np.int64)
 
 
 def solve_exact(

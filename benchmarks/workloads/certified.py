@@ -71,7 +71,7 @@ def beasley(n: int, seed: int, density: float = 0.1) -> Hamiltonian:
 
 
 def _tree_rows(ctx: Context) -> list[Row]:
-    from qevo_exact import solve_exact
+    from qevo_exact import _label_coordinates, solve_exact
     from qevo_ir.errors import LimitExceeded
     from qevo_ir.solvers.tree import plan_elimination
 
@@ -89,18 +89,17 @@ def _tree_rows(ctx: Context) -> list[Row]:
             # (i, j, u, k): dwave_networkx's chimera_graph(m, coordinates=True) labels
             coords = np.array(np.unravel_index(np.arange(n), (size, size, 2, 4))).T
             labels = [tuple(int(x) for x in c) for c in coords] if kind != "chimera" else None
-            sweep_coords = coords if labels is not None else None
             ham = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN, variables=labels)
             case = f"tree exact: Chimera C({size}), {n} spins, J = ±1, h = 0 (degenerate)"
             if labels is not None:
                 case += ", labelled (i, j, u, k)"
         else:
             n, row, col = lattice_edges(size)
-            sweep_coords = None
             J = ctx.rng.choice([-1.0, 1.0], size=row.size)
             ham = Hamiltonian(0.1 * ctx.rng.normal(size=n), row, col, J, vartype=SPIN)
             case = f"tree exact: {size}×{size} lattice spin glass, {n} spins, J = ±1"
-        plan = plan_elimination(n, row, col, coordinates=sweep_coords)
+        # the plan the backend makes: coordinate labels, or dwave's linear Chimera numbering
+        plan = plan_elimination(n, row, col, coordinates=_label_coordinates(ham))
         target = Target("seconds", limit, f"≤ {limit:g} s")
         with ctx.section(case):
             try:

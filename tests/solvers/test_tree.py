@@ -177,6 +177,16 @@ def test_coordinate_labels_give_the_column_sweep() -> None:
     labelled = Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN, variables=labels)
     a, b = solve_exact(plain, method="tree"), solve_exact(labelled, method="tree")
     assert (a.ground_energy, a.degeneracy) == (b.ground_energy, b.degeneracy)
+    assert a.width == b.width  # the same plan: the sweep is among the candidates either way
+    # integer labels in dwave_networkx's linear Chimera numbering are recognised too
+    from qevo_exact import _label_coordinates
+
+    n, row, col = chimera_edges(4)
+    J = np.random.default_rng(6).choice([-1.0, 1.0], size=row.size)
+    assert solve_exact(Hamiltonian(np.zeros(n), row, col, J, vartype=SPIN)).width == 16
+    shuffled = np.random.default_rng(0).permutation(n)  # no longer Chimera-numbered
+    other = Hamiltonian(np.zeros(n), shuffled[row], shuffled[col], J, vartype=SPIN)
+    assert _label_coordinates(other) is None
     mixed = Hamiltonian(np.zeros(3), [0], [1], [1.0], vartype=SPIN, variables=[(0, 1), (1, 2), "x"])
     assert solve_exact(mixed, method="tree").ground_energy == -1.0  # no sweep; still solved
 
