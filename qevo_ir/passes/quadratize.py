@@ -129,6 +129,8 @@ def _reduce(
 _SEQUENTIAL_MAX_TERMS = 4000
 #: Tie orders tried on inputs of at most a quarter of that (two above it).
 _SEQUENTIAL_TIES = 16
+#: dimod's own rule, replayed with dimod's product names ("") and with salted ones.
+_DIMOD_RULE_SALTS = ("", "#1", "#2", "#3")
 
 
 def _reduce_sequential(
@@ -205,6 +207,91 @@ def _reduce_sequential(
         red = np.concatenate([red, np.full((len(terms), width - 2), _SENT, dtype=np.int64)], 1)
     pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     return red, pair_arr, [1] * len(pairs)
+
+
+def _reduce_dimod_rule(
+    mat: npt.NDArray[np.int64], n: int, salt: str = ""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+    """The pair choices of ``dimod.reduce_binary_polynomial`` (``make_quadratic``) replayed on the
+    same data structures: sets of frozenset pairs keyed by how many terms share them, product
+    variables named ``"u*v"``. Its choices follow the sets' order, so (like dimod's own count)
+    they can change with Python's string hashing; as a candidate it makes our count no larger
+    than dimod's whenever dimod sees the same terms in the same order. ``salt`` appended to the
+    product names gives other, equally valid set orders (more candidates). Small inputs only."""
+    from collections import defaultdict
+
+    terms = [frozenset(r[r != _SENT].tolist()) for r in mat]
+    variables: set[Any] = set(range(n))
+    idx: defaultdict[frozenset[Any], dict[frozenset[Any], int]] = defaultdict(dict)
+    pair: frozenset[Any]
+    final: dict[int, frozenset[Any]] = {}
+    for t, term in enumerate(terms):
+        if len(term) > 2:
+            for two in itertools.combinations(term, 2):
+                idx[frozenset(two)][term] = t
+    que: defaultdict[int, set[frozenset[Any]]] = defaultdict(set)
+    for pair, users in idx.items():
+        que[len(users)].add(pair)
+    created: dict[Any, int] = {}
+    pairs: list[tuple[int, int]] = []
+
+    def index(label: Any) -> int:
+        return created[label] if isinstance(label, str) else int(label)
+
+    while idx:
+        new_pairs = set()
+        most = max(que)
+        que_most = que[most]
+        pair = que_most.pop()
+        if not que_most:
+            del que[most]
+        users = idx.pop(pair)
+        u, v = pair
+        prod = f"{u}*{v}{salt}"
+        while prod in variables:
+            prod = "_" + prod
+        variables.add(prod)
+        created[prod] = n + len(pairs)
+        a, b = sorted((index(u), index(v)))
+        pairs.append((a, b))
+        for old_term, t in users.items():
+            common = old_term - pair
+            new_term = common | {prod}
+            for old_pair in map(frozenset, itertools.product(pair, common)):
+                count = len(idx[old_pair])
+                bucket = que[count]
+                bucket.remove(old_pair)
+                if not bucket:
+                    del que[count]
+                if count > 1:
+                    que[count - 1].add(old_pair)
+                _drop(idx, old_term, old_pair)
+            for common_pair in map(frozenset, itertools.combinations(common, 2)):
+                idx[common_pair][new_term] = t
+                _drop(idx, old_term, common_pair)
+            if len(new_term) > 2:
+                for new_pair in (frozenset((prod, w)) for w in common):
+                    idx[new_pair][new_term] = t
+                    new_pairs.add(new_pair)
+            else:
+                final[t] = new_term
+        for new_pair in new_pairs:
+            que[len(idx[new_pair])].add(new_pair)
+    red = np.full_like(mat, _SENT)
+    for t, term in enumerate(terms):
+        got = sorted(index(x) for x in final.get(t, term))
+        if len(got) > 2:
+            raise AssertionError("the dimod rule left a term of degree > 2")
+        red[t, : len(got)] = got
+    pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return red, pair_arr, [1] * len(pairs)
+
+
+def _drop(idx: dict[frozenset[Any], dict[frozenset[Any], int]], term: Any, pair: Any) -> None:
+    users = idx[pair]
+    del users[term]
+    if not users:
+        del idx[pair]
 
 
 def _prune(
@@ -329,6 +416,10 @@ def quadratize(poly: PolynomialHamiltonian) -> PassOutput:
         # when it needs fewer auxiliaries (the most shared pair is often a tie)
         for tie in range(_SEQUENTIAL_TIES if high <= _SEQUENTIAL_MAX_TERMS // 4 else 2):
             other = _prune(mat, *_reduce_sequential(mat, n, tie), n)
+            if len(other[1]) < len(pairs):
+                red, pairs, rounds = other
+        for salt in _DIMOD_RULE_SALTS if high <= _SEQUENTIAL_MAX_TERMS // 4 else ("",):
+            other = _prune(mat, *_reduce_dimod_rule(mat, n, salt), n)
             if len(other[1]) < len(pairs):
                 red, pairs, rounds = other
     K = len(pairs)
