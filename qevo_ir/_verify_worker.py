@@ -28,6 +28,8 @@ def _check(task: dict[str, Any]) -> tuple[bool, str]:
     import numpy as np
 
     from qevo_ir.formats import read_hamiltonian
+    from qevo_ir.formats.qevo_poly import read_ir
+    from qevo_ir.hamiltonian import Hamiltonian
     from qevo_ir.verify import (
         check_energy_by_label,
         check_energy_lowering,
@@ -38,8 +40,14 @@ def _check(task: dict[str, Any]) -> tuple[bool, str]:
 
     max_bytes = int(task.get("max_bytes", 256 << 20))
     rng = np.random.default_rng(20261123)
-    ham = read_hamiltonian(task["ir"], max_bytes=max_bytes)
+    ir = read_ir(task["ir"], max_bytes=max_bytes)
+    if task["kind"] != "qaoa" and not isinstance(ir, Hamiltonian):
+        return False, (
+            "the compiled IR is a k-local polynomial, which only QAOA circuits take; this "
+            "artifact needs a quadratic IR"
+        )
     if task["kind"] == "tie":
+        assert isinstance(ir, Hamiltonian)
         source = read_hamiltonian(task["source"], max_bytes=max_bytes)
         if source.content_hash() != task["source_hash"]:
             return False, (
@@ -49,24 +57,26 @@ def _check(task: dict[str, Any]) -> tuple[bool, str]:
         target = (
             read_hamiltonian(task["embedded"], max_bytes=max_bytes) if task["embedded"] else None
         )
-        return check_source_tie(source, ham, target, task["pipeline"], task["claimed"], rng)
+        return check_source_tie(source, ir, target, task["pipeline"], task["claimed"], rng)
 
     from qevo_ir.plugins import get_backend
 
     backend = get_backend(task["backend"])
     native = backend.read_artifact(Path(task["artifact"]))  # type: ignore[attr-defined]
     if task["kind"] == "energies":
+        assert isinstance(ir, Hamiltonian)
         if hasattr(native, "variables") and hasattr(native, "energies"):
-            return check_energy_by_label(native, ham, rng)
-        return check_energy_lowering(backend, native, ham, rng)
+            return check_energy_by_label(native, ir, rng)
+        return check_energy_lowering(backend, native, ir, rng)
     if task["kind"] == "exact":
-        return check_exact_solution(native, ham)
+        assert isinstance(ir, Hamiltonian)
+        return check_exact_solution(native, ir)
     opts = task.get("options", {})
     bound = None
     if opts.get("gammas"):
         bound = (list(opts["gammas"]), list(opts["betas"]))
     return check_qaoa_lowering(
-        backend, native, ham, rng, bound=bound, layers=int(opts.get("layers", 1))
+        backend, native, ir, rng, bound=bound, layers=int(opts.get("layers", 1))
     )
 
 

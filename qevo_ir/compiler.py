@@ -140,7 +140,7 @@ class Compiled:
             for name in self.natives
         }
         rep["skipped_targets"] = dict(self.skipped)
-        if isinstance(logical, Hamiltonian):
+        if isinstance(logical, Hamiltonian | PolynomialHamiltonian):
             rep["variables"] = _variable_table(logical)
         return rep
 
@@ -194,6 +194,11 @@ class Compiled:
         if isinstance(logical, Hamiltonian):
             write_hamiltonian(logical, directory / IR_NAME)
             files.append(("ir", directory / IR_NAME))
+        elif isinstance(logical, PolynomialHamiltonian):  # k-local circuits: the polynomial
+            from qevo_ir.formats import qevo_poly
+
+            qevo_poly.write(logical, directory / IR_NAME)
+            files.append(("ir", directory / IR_NAME))
         if hasattr(ir, "chains"):
             write_hamiltonian(ir.target, directory / "embedded_target.qevo.json")
             files.append(("ir", directory / "embedded_target.qevo.json"))
@@ -210,7 +215,7 @@ class Compiled:
         return files
 
 
-def _variable_table(ham: Hamiltonian) -> dict[str, Any]:
+def _variable_table(ham: Hamiltonian | PolynomialHamiltonian) -> dict[str, Any]:
     prov = ham.variables.provenance
     return {
         "labels": [_json_label(x) for x in ham.labels],
@@ -337,7 +342,10 @@ def compile(
     ``layers``/``gammas``/``betas`` go to the QAOA targets.
     """
     src = load_source(source)
-    if isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+    names, lenient = _resolve_targets(target)
+    if isinstance(src, PolynomialHamiltonian) and _circuits_only(names, lenient, pipeline):
+        pass  # the circuits run its k-local phase separator: no auxiliaries (specs/compiler.md)
+    elif isinstance(src, ConstrainedModel | PolynomialHamiltonian):
         from qevo_ir.constrained_solve import default_pipeline
 
         pipeline = default_pipeline(src, pipeline)  # penalize | quadratize unless given
@@ -347,8 +355,9 @@ def compile(
     _check_ir_bound(src, "the source Hamiltonian")
     result = pipe.run(src)
     _check_ir_bound(result.ir, "the Hamiltonian after the pipeline")
-    names, lenient = _resolve_targets(target)
-    if any(name in ("qiskit", "cirq") for name in names) and isinstance(result.ir, Hamiltonian):
+    if any(name in ("qiskit", "cirq") for name in names) and isinstance(
+        result.ir, Hamiltonian | PolynomialHamiltonian
+    ):
         check_qaoa_request(
             result.ir.num_variables,
             result.ir.num_interactions,
@@ -522,6 +531,15 @@ def solve(
     result.info["seconds_total"] = seconds
     _certify(result, src, decoded=compiled is not None)
     return result
+
+
+def _circuits_only(names: Sequence[str], lenient: bool, pipeline: str | Pipeline | None) -> bool:
+    """Whether ``compile`` keeps a polynomial k-local: every target named explicitly is a QAOA
+    circuit (``qiskit``, ``cirq``) and no pipeline is given (``all`` and any other target still
+    quadratize, since they need a quadratic IR)."""
+    if pipeline is not None and not (isinstance(pipeline, str) and not pipeline.strip()):
+        return False
+    return not lenient and bool(names) and all(name in ("qiskit", "cirq") for name in names)
 
 
 def _direct_qaoa(src: PolynomialHamiltonian, backend: str, pipeline: str | Pipeline | None) -> bool:

@@ -373,7 +373,7 @@ def check_source_tie(
     )
 
 
-def _label_keys(ham: Hamiltonian) -> list[Any]:
+def _label_keys(ham: Hamiltonian | PolynomialHamiltonian) -> list[Any]:
     return [_label_key(x) for x in ham.labels]
 
 
@@ -682,6 +682,7 @@ def verify_directory(
 def _verify_locked(out: Path, max_bytes: int, timeout: float) -> list[CheckResult]:
     from qevo_ir.atomic import STAGING_PREFIX
     from qevo_ir.formats import read_hamiltonian
+    from qevo_ir.formats.qevo_poly import read_ir
 
     report = read_report(out, max_bytes=max_bytes)
     artifacts: dict[str, dict[str, Any]] = report["artifacts"]
@@ -732,7 +733,7 @@ def _verify_locked(out: Path, max_bytes: int, timeout: float) -> list[CheckResul
     if embedded and EMBEDDED_NAME not in readable:
         return results
     try:
-        ham = read_hamiltonian(out / IR_NAME, max_bytes=max_bytes)
+        ham = read_ir(out / IR_NAME, max_bytes=max_bytes)
         if embedded:
             read_hamiltonian(out / EMBEDDED_NAME, max_bytes=max_bytes)
     except (FormatError, LimitExceeded, OSError) as exc:
