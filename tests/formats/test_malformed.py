@@ -417,4 +417,7 @@ def test_forged_member_size_is_refused(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     cd = data.rindex(b"PK\x01\x02")  # last central directory entry (the header member)
     data[cd + 24 : cd + 28] = struct.pack("<I", 0xFFFFFFF0)  # uncompressed size
-    expect(put(tmp_path, "forged.npz", bytes(data)), r"members unpack to \d+ bytes, over the \d+-byte limit")
+    expect(
+        put(tmp_path, "forged.npz", bytes(data)),
+        r"members unpack to \d+ bytes, over the \d+-byte limit",
+    )
