@@ -84,17 +84,25 @@ def main() -> int:
     job = json.loads(sys.stdin.read())
     _limit(int(job.get("memory", 4 << 30)))
     for task in job["tasks"]:
+        spent = False
         try:
             ok, detail = _check(task)
         except MemoryError:
             ok, detail = False, "cannot be read back within the reader's memory limit"
+            spent = True
         except RecursionError:
             ok, detail = False, "cannot be read back: it nests too deeply"
         except Exception as exc:  # any failure of a reader is a verification failure
             ok, detail = False, f"cannot be read back: {type(exc).__name__}: {exc}"
         line = json.dumps({"ok": bool(ok), "detail": " ".join(str(detail).split())[:2000]})
         print(line, flush=True)
+        if spent:  # the heap may stay fragmented: a fresh process takes the other tasks
+            return RESTART
     return 0
+
+
+#: Exit status asking the parent for a fresh reader for the remaining tasks (no task failed).
+RESTART = 75
 
 
 if __name__ == "__main__":

@@ -434,14 +434,20 @@ def _run_workers(tasks: list[dict[str, Any]], timeout: float) -> list[dict[str, 
         todo = tasks[len(results) :]
         done, failure = _one_worker(todo, memory, timeout)
         results.extend(done)
-        if len(results) < len(tasks):
+        if len(results) < len(tasks) and failure is not None:
             results.append({"ok": False, "detail": failure})
+        elif failure is None and not done:  # a restart that finished nothing: never loop
+            results.append({"ok": False, "detail": "the checker produced no result"})
     return results
 
 
 def _one_worker(
     tasks: list[dict[str, Any]], memory: int, timeout: float
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The results one reader process gave, and why it stopped before the end (``None``: it
+    asked for a fresh process after a task that ran out of memory, the next task not to blame)."""
+    from qevo_ir._verify_worker import RESTART
+
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "qevo_ir._verify_worker"],
@@ -469,6 +475,8 @@ def _one_worker(
         if isinstance(item, dict) and "ok" in item and len(done) < len(tasks):
             done.append(item)
     if not failure:
+        if code == RESTART and done:
+            return done, None
         if code < 0:
             failure = f"the reader crashed (signal {-code})"
         elif code != 0:

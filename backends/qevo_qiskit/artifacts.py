@@ -8,6 +8,7 @@ offset's global phase; QPY keeps it. Parameter names: see ``specs/backend_qaoa.m
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,25 @@ def write(
     return paths
 
 
+#: Qubits and classical bits an OpenQASM file may declare in all before it is parsed.
+QASM_MAX_BITS = 1 << 16
+_REGISTER = re.compile(
+    r"\b(?:qreg|creg)\s+[A-Za-z_]\w*\s*\[\s*(\d+)\s*\]|\b(?:qubit|bit)\s*\[\s*(\d+)\s*\]"
+)
+
+
+def _declared_bits(text: str) -> int:
+    """Qubits and bits the file's register declarations ask for (``qreg q[n]``, ``qubit[n] q``,
+    ``creg``/``bit`` alike); a count too long to be a number counts as over any limit."""
+    total = 0
+    for match in _REGISTER.finditer(text):
+        digits = match.group(1) or match.group(2)
+        if len(digits) > 12:
+            return QASM_MAX_BITS + 1
+        total += int(digits)
+    return total
+
+
 def read_artifact(path: Path | str) -> QuantumCircuit:
     """Read ``qaoa.qasm`` (any ``.qasm``) or ``qaoa.qpy`` (any ``.qpy``) back as a circuit.
 
@@ -121,6 +141,12 @@ def read_artifact(path: Path | str) -> QuantumCircuit:
         from qiskit import qasm3
 
         text = read_text_file(file, max_bytes=ARTIFACT_MAX_BYTES)
+        declared = _declared_bits(text)
+        if declared > QASM_MAX_BITS:
+            raise FormatError(
+                f"{file}: declares {declared} qubits and bits, over the reader's limit of "
+                f"{QASM_MAX_BITS} (refused before the OpenQASM parser allocates them)"
+            )
         try:
             circuit = qasm3.loads(text)
         except Exception as exc:  # the importer raises many unrelated types

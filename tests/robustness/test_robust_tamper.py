@@ -557,3 +557,25 @@ def test_a_constrained_compile_verifies_against_its_ir_and_says_not_tied(tmp_pat
     source = [r for r in results if (r.artifact, r.check) == ("report.json", "source")]
     assert source
     assert "not tied" in source[0].detail
+
+
+@pytest.mark.parametrize("size", ["10000000", "999999999", "9" * 40])
+def test_a_qasm_declaring_millions_of_qubits_is_refused_before_parsing(
+    tmp_path: Path, size: str
+) -> None:
+    """Campaign finding (2026-12-04): `qreg q[10000000];` made verify take 13-21 s and 2.2 GB,
+    and the reader's exhausted heap was blamed on the next, untouched artifact (qaoa.qpy)."""
+    pytest.importorskip("qiskit")
+    src = tmp_path / "p.coo"
+    src.write_text(SOURCE)
+    out = tmp_path / "c"
+    qevo_ir.compile(str(src), "", target="qiskit").write(out)
+    (out / "qaoa.qasm").write_text(f"OPENQASM 2.0;\nqreg q[{size}];\n")
+    _rehash(out, "qaoa.qasm")
+    start = time.monotonic()
+    results = verify_directory(out)
+    elapsed = time.monotonic() - start
+    failed = {(r.artifact, r.check): r.detail for r in results if not r.ok}
+    assert list(failed) == [("qaoa.qasm", "qaoa")], failed
+    assert "over the reader's limit" in failed[("qaoa.qasm", "qaoa")]
+    assert elapsed < 8.0, elapsed  # refused from the text, not after the parser's allocation
