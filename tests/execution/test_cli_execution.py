@@ -117,6 +117,52 @@ def test_solve_many_keeps_going_past_a_bad_file_and_exits_2(
     ]
 
 
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["-b", "nope"], "unknown backend 'nope'"),
+        (["--num-reads", "0"], "--num-reads must be at least 1"),
+        (["--pipeline", "bogus"], "bogus"),
+        (["--show", "-1"], "--show must be 0 or more"),
+    ],
+)
+def test_solve_many_refuses_bad_arguments_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], says: str
+) -> None:
+    # Campaign finding (2026-12-04): these were found per problem, after OUTDIR/summary.json
+    # had been written with every problem failed.
+    paths = _write_problems(tmp_path / "in", 1)
+    out = tmp_path / "o"
+    assert main(["solve-many", *map(str, paths), "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_solve_many_refuses_a_linked_summary_before_solving_and_reports_odd_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _write_problems(tmp_path / "in", 1)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "summary.json").symlink_to(paths[0])
+    assert main(["solve-many", str(tmp_path / "in"), "-o", str(out), "--force"]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]  # no result written
+    # a FIFO with a problem file's name is an error row, not silently left out
+    os.mkfifo(tmp_path / "in" / "pipe.qubo")
+    out2 = tmp_path / "o2"
+    assert main(["solve-many", str(tmp_path / "in"), "-o", str(out2), "--seed", "1"]) == 2
+    summary = json.loads((out2 / "summary.json").read_text())
+    rows = {Path(r["file"]).name: r for r in summary["problems"]}
+    assert rows["pipe.qubo"]["status"] == "error"
+    assert "FIFO" in rows["pipe.qubo"]["error"]
+    assert rows["p0.qevo.json"]["status"] == "ok"
+    err = capsys.readouterr().err
+    assert "pipe.qubo: pipe.qubo" not in err and str(tmp_path) in err
+
+
 def test_compile_block_on_a_pool_writes_the_same_channels(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

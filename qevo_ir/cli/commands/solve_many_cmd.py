@@ -58,8 +58,10 @@ def problem_files(paths: list[str]) -> list[str]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            # every entry with a problem file's name, regular or not: a FIFO or a link to a
+            # device gets an error row in the summary instead of vanishing from it
             found = sorted(
-                os.fspath(f) for f in path.iterdir() if f.is_file() and format_for_path(f)
+                os.fspath(f) for f in path.iterdir() if format_for_path(f) and not f.is_dir()
             )
             if not found:
                 raise ValidationError(f"{raw}: the folder holds no problem file")
@@ -119,8 +121,25 @@ def _solve_file(path: str, ctx: Any) -> dict[str, Any]:
     }
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """What every problem would fail on is refused once, before any output exists: an unknown
+    backend, a pipeline that does not parse, a non-positive --num-reads, a negative --show."""
+    from qevo_ir.errors import ValidationError
+    from qevo_ir.passes.pipeline import Pipeline
+    from qevo_ir.plugins import available_backends
+    from qevo_ir.solver_catalogue import resolve_solver
+
+    resolve_solver(args.backend, available_backends())
+    if args.pipeline:
+        Pipeline.parse(args.pipeline)
+    if args.num_reads is not None and args.num_reads < 1:
+        raise ValidationError(f"--num-reads must be at least 1, got {args.num_reads}")
+    if args.show < 0:
+        raise ValidationError(f"--show must be 0 or more, got {args.show}")
+
+
 def run(args: argparse.Namespace) -> int:
-    from qevo_ir.atomic import OutputExists, atomic_write_text
+    from qevo_ir.atomic import OutputExists, atomic_write_text, check_output_path
     from qevo_ir.compiler import SOLVERS
     from qevo_ir.errors import DeadlineExceeded
     from qevo_ir.execution.engine import describe_executor, map_tasks
@@ -129,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     files = problem_files(args.paths)
     out = Path(args.output)
     targets = [out / (Path(f).name + RESULT_SUFFIX) for f in files]
+    _check_arguments(args)
+    for t in [*targets, out / SUMMARY_NAME]:  # links, FIFOs, folders: refused before any work
+        check_output_path(t)
     if not args.force:
         clash = [os.fspath(t) for t in [*targets, out / SUMMARY_NAME] if os.path.lexists(t)]
         if clash:
@@ -209,7 +231,10 @@ def run(args: argparse.Namespace) -> int:
     what = []
     if counts["error"]:
         first = next(r for r in rows if r["status"] == "error")
-        what.append(f"{counts['error']} failed (first: {first['file']}: {first['error']})")
+        reason = first["error"]
+        if not reason.startswith(f"{first['file']}: "):
+            reason = f"{first['file']}: {reason}"
+        what.append(f"{counts['error']} failed (first: {reason})")
     if timed_out:
         what.append(f"{counts['timeout']} not finished at the --timeout")
     print(f"qevo: error: {'; '.join(what)}; see {out / SUMMARY_NAME}", file=sys.stderr)
