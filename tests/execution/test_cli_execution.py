@@ -160,7 +160,8 @@ def test_solve_many_refuses_a_linked_summary_before_solving_and_reports_odd_entr
     assert "FIFO" in rows["pipe.qubo"]["error"]
     assert rows["p0.qevo.json"]["status"] == "ok"
     err = capsys.readouterr().err
-    assert "pipe.qubo: pipe.qubo" not in err and str(tmp_path) in err
+    assert "pipe.qubo: pipe.qubo" not in err
+    assert str(tmp_path) in err
 
 
 def test_compile_block_on_a_pool_writes_the_same_channels(
