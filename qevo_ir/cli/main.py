@@ -217,7 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).start()
     try:
         if args.deadline is not None:  # inside try: a tiny timeout may fire at once
-            signal.setitimer(signal.ITIMER_REAL, max(1e-3, args.deadline - time.monotonic()))
+            remaining = args.deadline - time.monotonic()
+            if remaining <= 0:  # spent on start-up already: no race with a fast command
+                raise _TimedOut(TIMEOUT_MESSAGE)
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, remaining))
         with warnings.catch_warnings(), cli_context():  # advice names CLI flags (--force)
             warnings.showwarning = _one_line_warning
             with _fresh_folder(args) as keep:

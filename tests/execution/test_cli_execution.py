@@ -238,3 +238,22 @@ def test_the_watchdog_ends_a_command_deaf_to_the_alarm() -> None:
     assert proc.stderr.strip().splitlines() == [
         "qevo: error: the command ran past its --timeout and was stopped; nothing was written"
     ]
+
+
+def test_a_timeout_spent_on_start_up_is_enforced_even_on_fast_commands(tmp_path: Path) -> None:
+    # Campaign finding (2026-12-04): `qevo --timeout 0.001 inspect r.json` printed its result
+    # and exited 0 in some runs (the alarm was armed at 1 ms although the imports had already
+    # used the whole timeout).
+    path = _write_problems(tmp_path / "in", 1)[0]
+    for timeout in ("0.001", "5e-324"):
+        proc = subprocess.run(
+            [*QEVO, "--timeout", timeout, "inspect", str(path)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stdout
+        assert proc.stdout == ""
+        assert proc.stderr.startswith("qevo: error: the command ran past its --timeout")
