@@ -60,3 +60,49 @@ def test_compile_block_refuses_pickles_and_bad_options(
     np.savez(opts, weight=np.ones((2, 3)), inputs=np.ones((4, 3)), kind=np.array("nonsense"))
     assert main(["compile-block", str(opts), "-o", str(tmp_path / "o2")]) == 2
     assert "kind 'nonsense'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--layers", "-1"], "--layers must be at least 1"),
+        (["--channels="], "--channels: expected comma-separated channel numbers, got ''"),
+        (["--channels", "0,,1"], "got '0,,1'"),
+    ],
+)
+def test_compile_block_refuses_what_compile_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], says: str
+) -> None:
+    # Campaign finding (2026-12-04): --layers -1 and an empty --channels compiled every channel.
+    block = tmp_path / "b.npz"
+    np.savez(block, weight=np.ones((2, 3)) / 3, inputs=np.ones((4, 3)))
+    out = tmp_path / "o"
+    assert main(["compile-block", str(block), "-t", "exact", "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--layers", "3", "--gammas", "0.1,0.2", "--betas", "0.1,0.2"], "--layers 3 but 2"),
+        (["--gammas", "0.1,,0.2", "--betas", "0.1,0.2"], "got '0.1,,0.2'"),
+        (["--gammas=", "--betas="], "expected comma-separated numbers, got ''"),
+    ],
+)
+def test_compile_angles_never_override_layers_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], says: str
+) -> None:
+    from qevo_ir.formats import write_hamiltonian
+    from qevo_ir.testing.conformance import random_hamiltonian
+
+    src = tmp_path / "p.qevo.json"
+    write_hamiltonian(random_hamiltonian(4, "SPIN", seed=1), src)
+    argv = ["compile", str(src), "-t", "qiskit", "-o", str(tmp_path / "o"), *extra]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own refusals exit 2 from the parser
+        code = int(exc.code or 0)
+    assert code == 2
+    assert says in capsys.readouterr().err

@@ -84,13 +84,20 @@ def run(args: argparse.Namespace) -> int:
     report_path = out / "block_report.json"
     if report_path.exists() and not args.force:
         raise OutputExists(f"{out}: already holds a block compile; pass --force to overwrite it")
+    if args.layers < 1:
+        raise ValidationError(f"--layers must be at least 1, got {args.layers}")
     block, options = read_block_npz(args.file)
     channels = list(range(block.num_channels))
-    if args.channels:
+    if args.channels is not None:
+        parts = args.channels.split(",")
         try:
-            channels = sorted({int(c) for c in args.channels.split(",") if c.strip()})
+            if any(not c.strip() for c in parts):  # '' or '0,,3': a channel is missing
+                raise ValueError
+            channels = sorted({int(c) for c in parts})
         except ValueError:
-            raise ValidationError(f"--channels: expected integers, got {args.channels!r}") from None
+            raise ValidationError(
+                f"--channels: expected comma-separated channel numbers, got {args.channels!r}"
+            ) from None
         bad = [c for c in channels if not 0 <= c < block.num_channels]
         if bad:
             raise ValidationError(

@@ -37,7 +37,12 @@ def add_parser(sub: Any) -> None:
         default="exact",
         help="exact, dimod, qiskit, cirq, a comma-separated list, or all (default: exact)",
     )
-    p.add_argument("--layers", type=int, default=1, help="QAOA depth p (default 1)")
+    p.add_argument(
+        "--layers",
+        type=int,
+        default=None,
+        help="QAOA depth p (default 1, or the number of --gammas)",
+    )
     p.add_argument("--gammas", type=_floats, help="bind QAOA cost angles, e.g. 0.1,0.2")
     p.add_argument("--betas", type=_floats, help="bind QAOA mixer angles")
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="output directory")
@@ -47,8 +52,11 @@ def add_parser(sub: Any) -> None:
 
 
 def _floats(text: str) -> list[float]:
+    parts = text.split(",")
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        if any(not x.strip() for x in parts):  # '' or '0.1,,0.2': an angle is missing
+            raise ValueError
+        return [float(x) for x in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
@@ -64,7 +72,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("--gammas and --betas go together")
     if args.gammas is not None and len(args.gammas) != len(args.betas):
         raise ValidationError("--gammas and --betas need the same number of angles")
-    layers = len(args.gammas) if args.gammas is not None else args.layers
+    if args.gammas is not None and args.layers is not None and args.layers != len(args.gammas):
+        raise ValidationError(
+            f"--layers {args.layers} but {len(args.gammas)} angles in --gammas/--betas: give "
+            "one angle pair per layer (or leave --layers out)"
+        )
+    if args.gammas is not None:
+        layers = len(args.gammas)
+    else:
+        layers = 1 if args.layers is None else args.layers
     if layers < 1:
         raise ValidationError("--layers must be at least 1")
     from qevo_ir.cli.commands.solve_cmd import is_constrained_file, read_constrained
