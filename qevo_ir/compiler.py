@@ -156,6 +156,11 @@ class Compiled:
         output name is refused always.
         """
         out = Path(directory)
+        if os.path.lexists(out) and not out.is_dir():
+            raise OutputExists(
+                f"{out}: exists and is not a folder; a compile writes a folder of files "
+                "(choose a new or existing folder for -o)"
+            )
         check_output_path(out / REPORT_NAME)
         out.mkdir(parents=True, exist_ok=True)
         if not force and (out / REPORT_NAME).exists():
@@ -288,6 +293,11 @@ def _resolve_targets(target: str | Sequence[str]) -> tuple[list[str], bool]:
         raise ValidationError(
             f"target must be a backend name, a comma-separated string or a list of names, got "
             f"{type(target).__name__}"
+        )
+    if not names:
+        raise ValidationError(
+            f"target {target!r} names no backend; give one or more of "
+            f"{', '.join(available_backends())}, or all"
         )
     if [n.lower() for n in names] == ["all"]:
         return list(TARGETS), True

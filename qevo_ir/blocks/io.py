@@ -43,6 +43,14 @@ def _option(
     return value
 
 
+def _is_zip(path: Any) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
 def read_block_npz(path: str | os.PathLike[str]) -> tuple[GramBlock, dict[str, Any]]:
     """The block described by ``path`` and the options it was built with.
 
@@ -75,7 +83,12 @@ def read_block_npz(path: str | os.PathLike[str]) -> tuple[GramBlock, dict[str, A
     except FormatError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        why = "it holds object arrays (pickles), which are refused" if "pickle" in str(exc) else exc
+        if isinstance(exc, zipfile.BadZipFile | EOFError) or not _is_zip(path):
+            why: object = "it is not a zip archive (np.savez writes one)"
+        elif "pickle" in str(exc):
+            why = "it holds object arrays (pickles), which are refused"
+        else:
+            why = exc
         raise FormatError(f"{name}: not a readable block .npz ({why})") from None
     for key in ("weight", "inputs"):
         if key not in data:

@@ -25,7 +25,7 @@ from qevo_ir._version import __version__
 from qevo_ir.advice import cli_context
 from qevo_ir.atomic import LOCK_NAME
 from qevo_ir.cli.commands import ALL as COMMANDS
-from qevo_ir.errors import DeadlineExceeded, QevoError
+from qevo_ir.errors import DeadlineExceeded, QevoError, ValidationError
 from qevo_ir.execution.engine import WATCHDOG_THREAD
 
 __all__ = ["build_parser", "main"]
@@ -33,6 +33,7 @@ __all__ = ["build_parser", "main"]
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline stage
 MAX_TIMEOUT_S = 1e9  # setitimer overflows far above this; 1e9 s is over 30 years
+CLI_MIN_BUDGET = 1 << 20  # --max-memory below 1 MiB leaves no room for any reader
 
 
 class _Terminated(BaseException):
@@ -190,10 +191,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qevo_ir.execution.progress import quiet
 
     quiet(bool(args.quiet) or bool(getattr(args, "json", False)))
-    from qevo_ir.budget import set_memory_budget
+    from qevo_ir.budget import parse_size, set_memory_budget
 
+    requested = getattr(args, "max_memory", None)
     try:
-        set_memory_budget(getattr(args, "max_memory", None))
+        if requested is not None and parse_size(requested) < CLI_MIN_BUDGET:
+            raise ValidationError(
+                f"{requested!r} is under the smallest budget a command can run in (1M); "
+                "write a size such as 512M or 4G"
+            )
+        set_memory_budget(requested)
     except QevoError as exc:
         parser.error(f"--max-memory: {exc}")
     # Handlers are put back afterwards, so main() can also run in-process (tests, scripts).

@@ -49,7 +49,7 @@ Meaning = Literal["maxcut", "qubo"]
 MEANINGS: tuple[str, ...] = ("maxcut", "qubo")
 
 _COMMENT = r"[ \t]*#[^\n]*"
-_HEADER = re.compile(r"^[ \t]*([0-9]{1,100})[ \t]+([0-9]{1,100})[ \t]*\r?$", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*([0-9]+)[ \t]+([0-9]+)[ \t]*\r?$", re.MULTILINE)
 _EXPECTED = "'i j w' (1-based vertex indices, a decimal weight), a '#' comment or a blank line"
 
 
@@ -80,6 +80,8 @@ def loads(
     line = line_number(text, header.start())
     fields = _HEADER.fullmatch(header.group(0))
     assert fields is not None
+    if max(len(fields.group(1)), len(fields.group(2))) > 18:  # past int64: no int() of it
+        fail(name, f"line {line}: the header's sizes are over the limit {MAX_INDEX + 1}")
     n, m = int(fields.group(1)), int(fields.group(2))
     if n > MAX_INDEX + 1:
         fail(name, f"line {line}: {n} vertices is over the limit {MAX_INDEX + 1}")

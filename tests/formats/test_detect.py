@@ -136,7 +136,8 @@ def test_cr_only_gset_is_sniffed_as_gset(tmp_path: Path) -> None:
     ("header", "says"),
     [
         (b"1000000000000 2", "1000000000000 vertices is over the limit"),
-        (b"3 99999999999999999999999999999", "99999999999999999999999999999 couplings"),
+        (b"3 99999999999999999999999999999", "sizes are over the limit"),
+        (b"3 999999999999", "999999999999 couplings"),
     ],
 )
 def test_a_gset_header_too_large_is_still_gset(tmp_path: Path, header: bytes, says: str) -> None:

@@ -441,3 +441,21 @@ def test_a_failed_folder_command_leaves_no_folder_behind(
     compile_parser.set_defaults(run=failing_in_place)
     assert cli_main.main(["compile", "x.qevo.json", "-o", str(kept)]) == 2
     assert kept.is_dir()
+
+
+def test_campaign_messages_say_what_is_wrong(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A fresh campaign (2026-12-04): one-line refusals whose reason was wrong."""
+    src = tmp_path / "r.json"
+    write_hamiltonian(Hamiltonian(np.zeros(3), [0, 1], [1, 2], [1.0, -1.0], vartype="SPIN"), src)
+    text = tmp_path / "t.npz"
+    text.write_text("hello")  # a text file named .npz: not "object arrays (pickles)"
+    cli("compile-block", text, "-o", tmp_path / "ob").assert_one_line_error("not a zip archive")
+    for size in ("1", "10B"):  # was "over the 0 B limit"
+        cli("--max-memory", size, "inspect", src).assert_one_line_error("under the smallest")
+    cli("compile", src, "-t", ",", "-o", tmp_path / "o").assert_one_line_error("names no backend")
+    plain = tmp_path / "FILE"
+    plain.write_text("x")  # was "FILE/report.json: Not a directory"
+    cli("compile", src, "-o", plain).assert_one_line_error("is not a folder")
+    gset = tmp_path / "g.txt"
+    gset.write_text(f"3 {'9' * 101}\n1 2 1\n")  # was read as COO ("no vartype header")
+    cli("inspect", gset).assert_one_line_error("header's sizes are over the limit")
