@@ -579,3 +579,19 @@ def test_a_qasm_declaring_millions_of_qubits_is_refused_before_parsing(
     assert list(failed) == [("qaoa.qasm", "qaoa")], failed
     assert "over the reader's limit" in failed[("qaoa.qasm", "qaoa")]
     assert elapsed < 8.0, elapsed  # refused from the text, not after the parser's allocation
+
+
+def test_an_artifact_over_the_size_cap_fails_its_own_check(tmp_path: Path) -> None:
+    """Campaign finding (2026-12-04): a report listing an artifact larger than verify's cap was
+    "not a qevo compile report" (exit 2); specs/robustness.md says such files fail (exit 1)."""
+    pytest.importorskip("cirq")
+    src = tmp_path / "p.coo"
+    src.write_text(SOURCE)
+    out = tmp_path / "c"
+    qevo_ir.compile(str(src), "", target="exact,cirq").write(out)
+    big = (out / "qaoa.cirq.json").stat().st_size
+    report = (out / "report.json").stat().st_size
+    cap = max(report, (out / "compiled.qevo.json").stat().st_size, 2048) + 1
+    assert big > cap
+    failed = {(r.artifact, r.check) for r in verify_directory(out, max_bytes=cap) if not r.ok}
+    assert failed == {("qaoa.cirq.json", "size")}
