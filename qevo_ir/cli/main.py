@@ -33,6 +33,7 @@ __all__ = ["build_parser", "main"]
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline stage
 MAX_TIMEOUT_S = 1e9  # setitimer overflows far above this; 1e9 s is over 30 years
+_MAX_MESSAGE = 300  # characters of an argparse message shown
 CLI_MIN_BUDGET = 1 << 20  # --max-memory below 1 MiB leaves no room for any reader
 
 
@@ -47,6 +48,8 @@ class _TimedOut(QevoError, TimeoutError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse prints usage + message and exits 2; keep it to one line on stderr.
+        if len(message) > _MAX_MESSAGE:  # an argument of 5,000 digits is not echoed whole
+            message = message[: _MAX_MESSAGE - 3] + "..."
         self.exit(EXIT_USAGE, f"qevo: error: {message} (see qevo {self._sub_hint()}--help)\n")
 
     def _sub_hint(self) -> str:

@@ -270,6 +270,13 @@ def load_json(text: str, name: str, where: str = "") -> Any:
     except RecursionError:
         fail(name, "the JSON is nested too deeply to be a model file")
     except ValueError as exc:  # e.g. an integer literal with more digits than Python allows
+        digits = re.search(r"value has (\d+) digits", str(exc))
+        if digits is not None:
+            fail(
+                name,
+                f"an integer of {digits.group(1)} digits; no count, index or coefficient of a "
+                "problem file is that long",
+            )
         fail(name, f"not valid JSON: {exc}")
 
 

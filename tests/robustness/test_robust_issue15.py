@@ -459,3 +459,23 @@ def test_campaign_messages_say_what_is_wrong(tmp_path: Path, cli: Callable[..., 
     gset = tmp_path / "g.txt"
     gset.write_text(f"3 {'9' * 101}\n1 2 1\n")  # was read as COO ("no vartype header")
     cli("inspect", gset).assert_one_line_error("header's sizes are over the limit")
+
+
+def test_a_5000_digit_integer_is_named_without_pythons_hint(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Campaign finding (2026-12-04): the message ended with Python's advice to call
+    sys.set_int_max_str_digits(); an argparse refusal echoed all 5,000 digits."""
+    digits = "9" * 5000
+    doc = tmp_path / "h.json"
+    doc.write_text(
+        '{"format":"qevo-ir","version":1,"vartype":"SPIN","num_variables":' + digits + ","
+        '"linear":[],"quadratic":{"row":[],"col":[],"bias":[]},"offset":0}'
+    )
+    line = cli("inspect", doc).assert_one_line_error("an integer of 5000 digits")
+    assert "set_int_max_str_digits" not in line
+    src = tmp_path / "r.json"
+    write_hamiltonian(Hamiltonian(np.zeros(2), [0], [1], [1.0], vartype="SPIN"), src)
+    res = cli("solve", src, "--seed", digits)
+    assert res.code == 2
+    assert len(res.err) < 400
