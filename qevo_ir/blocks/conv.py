@@ -58,6 +58,15 @@ def im2col(
     kh, kw = _pair(kernel, "kernel size", 1)
     sh, sw = _pair(stride, "stride", 1)
     ph, pw = _pair(padding, "padding", 0)
+    n0, c0, h0, w0 = x.shape
+    hp, wp = h0 + 2 * ph, w0 + 2 * pw
+    rows = n0 * ((hp - kh) // sh + 1) * ((wp - kw) // sw + 1) if hp >= kh and wp >= kw else 0
+    from qevo_ir.budget import check_memory
+
+    check_memory(  # the padded input and the patch matrix, before either is allocated
+        8.0 * (n0 * c0 * hp * wp + rows * c0 * kh * kw),
+        f"im2col with padding ({ph}, {pw}) and stride ({sh}, {sw}) on inputs {x.shape}",
+    )
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape

@@ -7,6 +7,7 @@ The file holds the arrays ``weight`` and ``inputs`` and optional 0-d option arra
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from typing import Any
@@ -43,6 +44,35 @@ def _option(
     return value
 
 
+def _check_members(path: Any, name: str) -> None:
+    """Every member's ``.npy`` header against the bytes the member holds, and the arrays'
+    declared size against the memory budget, before numpy allocates any of them (a header
+    may claim shape ``(3, 6·10¹⁴)`` over a few bytes of data)."""
+    from qevo_ir.budget import check_memory
+
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as fp:
+                version = np.lib.format.read_magic(fp)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+                else:
+                    raise FormatError(f"{name}: {info.filename}: .npy version {version}")
+                header = fp.tell()
+            declared = math.prod(shape) * dtype.itemsize
+            if not dtype.hasobject and header + declared != info.file_size:
+                raise FormatError(
+                    f"{name}: {info.filename}: the .npy header declares shape {shape} of "
+                    f"{dtype} ({header + declared} bytes), but the member holds "
+                    f"{info.file_size} bytes (truncated or forged)"
+                )
+            total += declared
+    check_memory(total, f"{name}: the block's arrays")
+
+
 def _is_zip(path: Any) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -71,6 +101,8 @@ def read_block_npz(path: str | os.PathLike[str]) -> tuple[GramBlock, dict[str, A
         raise FormatError(f"{name}: {size} bytes is over the {MAX_BLOCK_FILE_BYTES}-byte limit")
     data: dict[str, npt.NDArray[Any]] = {}
     try:
+        if _is_zip(path):
+            _check_members(path, name)
         with np.load(path, allow_pickle=False) as npz:  # noqa: TID251 (reviewed reader)
             unknown = set(npz.files) - _ARRAYS - _OPTIONS
             if unknown:
@@ -82,7 +114,7 @@ def read_block_npz(path: str | os.PathLike[str]) -> tuple[GramBlock, dict[str, A
                 data[key] = npz[key]
     except FormatError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (ValueError, SyntaxError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         if isinstance(exc, zipfile.BadZipFile | EOFError) or not _is_zip(path):
             why: object = "it is not a zip archive (np.savez writes one)"
         elif "pickle" in str(exc):

@@ -106,3 +106,38 @@ def test_compile_angles_never_override_layers_silently(
         code = int(exc.code or 0)
     assert code == 2
     assert says in capsys.readouterr().err
+
+
+def test_a_forged_array_header_is_refused_before_allocation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Campaign finding (2026-12-04): a weight header claiming shape (3, 6e14) was allocated and
+    # ended as "out of memory"; a 1e9 conv padding surfaced numpy's own message.
+    import io
+    import zipfile
+
+    def npy(shape: tuple[int, ...], data: bytes) -> bytes:
+        buf = io.BytesIO()
+        header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(buf, header)
+        return buf.getvalue() + data
+
+    forged = tmp_path / "forged.npz"
+    with zipfile.ZipFile(forged, "w") as zf:
+        zf.writestr("weight.npy", npy((3, 600_000_000_000_000), b"\0" * 48))
+        zf.writestr("inputs.npy", npy((2, 3), b"\0" * 48))
+    assert main(["compile-block", str(forged), "-o", str(tmp_path / "o")]) == 2
+    assert "truncated or forged" in capsys.readouterr().err
+    conv = tmp_path / "conv.npz"
+    np.savez(
+        conv,
+        weight=np.ones((2, 1, 3, 3)) / 3,
+        inputs=np.ones((2, 1, 5, 5)),
+        kind=np.array("conv2d"),
+        padding=np.array(10**9),
+    )
+    assert main(["compile-block", str(conv), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "im2col with padding" in err
+    assert "over the budget" in err
+    assert not (tmp_path / "o").exists()
