@@ -127,7 +127,10 @@ def test_qevo_json_malformed(tmp_path: Path, mutate: Any, match: str) -> None:
         ('{"format": "qevo-ir", "format": "qevo-ir"}', "duplicate key 'format'"),
         ('{"format": "qevo-ir", "version": 1,', "not valid JSON"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        ('{"format": "qevo-ir", "version": 1, "offset": ' + "9" * 5000 + "}", "an integer of 5000 digits"),
+        (
+            '{"format": "qevo-ir", "version": 1, "offset": ' + "9" * 5000 + "}",
+            "an integer of 5000 digits",
+        ),
         ("[1, 2]", "neither a qevo-ir document"),
     ],
 )
