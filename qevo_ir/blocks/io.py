@@ -49,19 +49,12 @@ def _check_members(path: Any, name: str) -> None:
     declared size against the memory budget, before numpy allocates any of them (a header
     may claim shape ``(3, 6·10¹⁴)`` over a few bytes of data)."""
     from qevo_ir.budget import check_memory
+    from qevo_ir.formats.qevo_npz import member_header
 
     total = 0
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
-            with zf.open(info) as fp:
-                version = np.lib.format.read_magic(fp)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-                else:
-                    raise FormatError(f"{name}: {info.filename}: .npy version {version}")
-                header = fp.tell()
+            shape, dtype, header = member_header(zf, info, name)
             declared = math.prod(shape) * dtype.itemsize
             if not dtype.hasobject and header + declared != info.file_size:
                 raise FormatError(

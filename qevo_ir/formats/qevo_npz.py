@@ -287,10 +287,11 @@ def _read_npz(npz: Any, name: str, max_bytes: int) -> QevoDocument:
     return QevoDocument(ham, MappingProxyType(metadata))
 
 
-def _npy_header(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, kinds: str, ndim: int
-) -> tuple[int, ...]:
-    """The shape in a member's ``.npy`` header, after checking dtype, ndim and exact size."""
+def member_header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
+) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """``(shape, dtype, header bytes)`` of an archive member's ``.npy`` header, read without
+    loading the array (``.npy`` versions 1.0 and 2.0); damage is a :class:`FormatError`."""
     what = info.filename
     try:
         with zf.open(info) as fp:
@@ -301,11 +302,19 @@ def _npy_header(
                 shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fp)
             else:
                 fail(name, f"{what}: .npy format version {version} is not supported")
-            header_len = fp.tell()
+            return tuple(shape), dtype, fp.tell()
     except FormatError:
         raise
     except (ValueError, SyntaxError) as exc:
         fail(name, f"{what}: not a valid .npy array ({exc})")
+
+
+def _npy_header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, kinds: str, ndim: int
+) -> tuple[int, ...]:
+    """The shape in a member's ``.npy`` header, after checking dtype, ndim and exact size."""
+    what = info.filename
+    shape, dtype, header_len = member_header(zf, info, name)
     if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None:
         fail(name, f"{what}: dtype {dtype} is refused (object and structured arrays)")
     if dtype.kind not in kinds:
