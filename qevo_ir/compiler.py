@@ -353,9 +353,9 @@ def compile(
     """
     src = load_source(source)
     names, lenient = _resolve_targets(target)
-    if isinstance(src, PolynomialHamiltonian) and _circuits_only(names, lenient, pipeline):
-        pass  # the circuits run its k-local phase separator: no auxiliaries (specs/compiler.md)
-    elif isinstance(src, ConstrainedModel | PolynomialHamiltonian):
+    # a polynomial for circuits only stays k-local: no auxiliaries (specs/backend_qaoa.md)
+    k_local = isinstance(src, PolynomialHamiltonian) and _circuits_only(names, lenient, pipeline)
+    if isinstance(src, ConstrainedModel | PolynomialHamiltonian) and not k_local:
         from qevo_ir.constrained_solve import default_pipeline
 
         pipeline = default_pipeline(src, pipeline)  # penalize | quadratize unless given
@@ -547,15 +547,19 @@ def _circuits_only(names: Sequence[str], lenient: bool, pipeline: str | Pipeline
     """Whether ``compile`` keeps a polynomial k-local: every target named explicitly is a QAOA
     circuit (``qiskit``, ``cirq``) and no pipeline is given (``all`` and any other target still
     quadratize, since they need a quadratic IR)."""
-    if pipeline is not None and not (isinstance(pipeline, str) and not pipeline.strip()):
+    if not _no_pipeline(pipeline):
         return False
     return not lenient and bool(names) and all(name in ("qiskit", "cirq") for name in names)
+
+
+def _no_pipeline(pipeline: str | Pipeline | None) -> bool:
+    return pipeline is None or (isinstance(pipeline, str) and not pipeline.strip())
 
 
 def _direct_qaoa(src: PolynomialHamiltonian, backend: str, pipeline: str | Pipeline | None) -> bool:
     """Whether ``solve`` runs a polynomial's k-local QAOA directly: a QAOA solver and no
     pipeline (a given pipeline is honoured: it lowers, ``quadratize`` appended if needed)."""
-    if pipeline is not None and not (isinstance(pipeline, str) and not pipeline.strip()):
+    if not _no_pipeline(pipeline):
         return False
     try:
         _, plugin, _ = resolve_solver(backend, available_backends())

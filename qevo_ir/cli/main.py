@@ -33,6 +33,7 @@ __all__ = ["build_parser", "main"]
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline stage
 MAX_TIMEOUT_S = 1e9  # setitimer overflows far above this; 1e9 s is over 30 years
+TERMINATED_MESSAGE = "qevo: terminated; nothing partial was written"
 _MAX_MESSAGE = 300  # characters of an argparse message shown
 CLI_MIN_BUDGET = 1 << 20  # --max-memory below 1 MiB leaves no room for any reader
 
@@ -105,7 +106,7 @@ def _sigterm_outside_work(signum: int, frame: FrameType | None) -> None:
     """SIGTERM to the ``qevo`` process before its work starts (parsing options) or after it ended
     (its output complete, the exit under way): one line and 143, as during the work, instead of
     the silent death of the default action."""
-    print("qevo: terminated; nothing partial was written", file=sys.stderr)
+    print(TERMINATED_MESSAGE, file=sys.stderr)
     raise SystemExit(143)
 
 
@@ -245,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("qevo: interrupted; nothing partial was written", file=sys.stderr)
         return 130
     except _Terminated:
-        print("qevo: terminated; nothing partial was written", file=sys.stderr)
+        print(TERMINATED_MESSAGE, file=sys.stderr)
         return 143
     except BrokenPipeError:  # stdout closed early (``qevo ... | head``): quiet, like cat
         _silence_stdout()

@@ -64,7 +64,11 @@ def recover_constraints(
     if not names:
         return []
     rng = np.random.default_rng(seed)
-    values_at = _values_getter(probe, names)
+
+    def values_at(x: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+        got = probe(x)
+        return np.array([got[k][1] for k in names])
+
     o = values_at(zero)
     unit = np.empty((n, len(names)))
     for i in range(n):
@@ -107,16 +111,6 @@ def recover_constraints(
         _check_verdicts(name, recovered, points, position)
         out.extend(recovered)
     return out
-
-
-def _values_getter(
-    probe: Callable[[npt.NDArray[np.int8]], Verdicts], names: list[str]
-) -> Callable[[npt.NDArray[np.int8]], npt.NDArray[np.float64]]:
-    def values(x: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
-        got = probe(x)
-        return np.array([got[k][1] for k in names])
-
-    return values
 
 
 def _close(a: Any, b: Any) -> npt.NDArray[np.bool_]:

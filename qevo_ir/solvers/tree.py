@@ -32,9 +32,9 @@ the enumeration kernel's.
 
 *States.* The ground states are read back by walking the order in reverse: a batch of partial
 assignments, each extended by every value of the next variable that ties its bucket's minimum
-(evaluated with the same float operations in the same order as the elimination, so the tie
-decisions are the same ones that were counted). Every partial assignment extends to at least one
-ground state, so the batch is cut at ``max_states`` rows as it goes.
+(the tie decisions the elimination made and counted, kept as two bits per separator entry).
+Every partial assignment extends to at least one ground state, so the batch is cut at
+``max_states`` rows as it goes.
 
 *Memory.* A message lives from the bucket that makes it to the bucket that consumes it
 (``16 · 2**|separator|`` bytes); the read-back keeps only each bucket's tie decisions, two bits
@@ -512,18 +512,18 @@ def solve_tree(
                 bound *= m.max_count
             big = bound * 2 >= _INT_SAFE
 
-            operands = [(field_view, (2.0 * field).reshape(field_shape))]
+            own = (field_view, field.reshape(field_shape))
             terms = [(m, view, shape) for m, (view, shape) in zip(msgs, views, strict=True)]
             split = pool is not None and size >= _PARALLEL_MIN_ENTRIES
             if split:
                 assert pool is not None
                 # the halves are independent; numpy's loops release the GIL
-                later = pool.submit(_bucket_half, 1, size, operands, terms, big)
-                v0, c0 = _bucket_half(0, size, operands, terms, big)
+                later = pool.submit(_bucket_half, 1, size, own, terms, big)
+                v0, c0 = _bucket_half(0, size, own, terms, big)
                 v1, c1 = later.result()
             else:
-                v0, c0 = _bucket_half(0, size, operands, terms, big)
-                v1, c1 = _bucket_half(1, size, operands, terms, big)
+                v0, c0 = _bucket_half(0, size, own, terms, big)
+                v1, c1 = _bucket_half(1, size, own, terms, big)
             low = np.empty(size)
             t0_ = np.empty(size, dtype=bool)
             t1_ = np.empty(size, dtype=bool)
@@ -572,18 +572,18 @@ def solve_tree(
 def _bucket_half(
     xv: int,
     size: int,
-    operands: list[tuple[tuple[int, ...], FloatArray]],
+    own: tuple[tuple[int, ...], FloatArray],
     terms: list[tuple[_Message, tuple[int, ...], tuple[int, ...]]],
     big: bool,
 ) -> tuple[FloatArray, npt.NDArray[Any] | None]:
     """The bucket's table at ``x = -1`` (``xv = 0``) or ``+1`` over the separator (flat, in the
     read-back's order) and its counts. Each operand is broadcast over runs of adjacent axes merged
     into one (few, long axes: numpy's broadcasting loops are slow over many length-2 axes).
-    ``operands`` holds the field doubled, ``(view, 2·field)``: the half takes ``(xv - ½)·2·field``.
+    ``own`` is the variable's field ``(view, field)``; the half takes ``±field``.
     """
     v = np.empty(size)
-    (field_view, twice_field) = operands[0]
-    v.reshape(field_view)[...] = (xv - 0.5) * twice_field
+    field_view, field = own
+    v.reshape(field_view)[...] = (2.0 * xv - 1.0) * field
     c: npt.NDArray[Any] | None = None
     for m, view, shape in terms:
         v.reshape(view)[...] += m.values[xv, ...].reshape(shape)
