@@ -5,13 +5,11 @@ rules:
 
 - ``dominance`` (numpy only; ``auto``): SPIN variable ``i`` is fixed to ``-sign(h_i)`` when
   ``|h_i| > Σ_j |J_ij|``, repeated to a fixpoint; BINARY problems through their exact SPIN form.
-- ``roof_duality`` (extra ``roof``): ``dwave-preprocessing``'s strict fixings, each **proved**
-  before use (:mod:`qevo_ir.solvers.persistency`: the problem with the opposite value has a roof
-  bound above a known energy). The library's fixings are not taken on trust: on 300 random
-  integer problems of 3–10 variables, 17 of its strict fixings failed to hold in every ground
-  state, and with ``strict=False`` 12 problems got fixings held by no ground state. A candidate
-  whose probe fails stays free and is counted in the report. Weak persistencies
-  (``strict=False``) are refused.
+- ``roof_duality`` (numpy and scipy; numba makes it faster): roof duality's strong persistencies
+  from one maximum flow in the implication network, each **certified** by the residual posiform
+  (:mod:`qevo_ir.solvers.persistency`). ``dwave-preprocessing``'s fixings are not used: on
+  random integer problems some of its strict fixings fail in some ground state
+  (``specs/passes.md``). Weak persistencies (``strict=False``) are refused.
 
 The reduced problem's energies equal the original's at the decoded samples
 (``specs/passes.md``).
@@ -160,7 +158,7 @@ class Fix(CompilerPass):
 
     Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``),
     ``roof`` (apply a rule at all; default true), ``method`` (``auto`` = ``dominance``, or
-    ``roof_duality``: the library's fixings, each proved; module docstring) and ``strict``
+    ``roof_duality``: strong persistencies, each certified; module docstring) and ``strict``
     (``true``; weak persistencies are refused). Energies are preserved:
     ``E_out(y) = E_in(decode(y))``.
     """
@@ -180,9 +178,9 @@ class Fix(CompilerPass):
             )
         if not self.strict:
             raise PipelineError(
-                "fix: strict=false (weak persistencies) is refused: dwave-preprocessing's weak "
-                "fixings were measured to hold in no ground state on some problems, and only "
-                "fixings that hold in every ground state can be proved here"
+                "fix: strict=false (weak persistencies) is refused: only fixings that hold in "
+                "every ground state are certified here (dwave-preprocessing's weak fixings were "
+                "measured to hold in no ground state on some problems)"
             )
 
     def apply(self, ir: Any) -> PassOutput:
@@ -203,9 +201,11 @@ class Fix(CompilerPass):
             found = proved_fixings(reduced)
             bound = found.lower_bound
             proof = {
-                "candidates": found.candidates,
-                "rejected": found.rejected,
-                "upper_bound": found.upper_bound,
+                "certificate": "posiform",
+                "engine": found.engine,
+                "flow_rounds": found.flow_rounds,
+                "leak": found.leak,
+                "unproved": found.unproved,
             }
             if len(found.indices):
                 roof_count = len(found.indices)

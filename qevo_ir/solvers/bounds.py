@@ -31,7 +31,6 @@ __all__ = [
     "LowerBound",
     "RoofDuality",
     "certificate",
-    "conditioned_bounds",
     "lower_bound",
     "roof_duality",
     "roof_duality_available",
@@ -63,8 +62,8 @@ class RoofDuality:
     vartype). It claims, with ``strict=True`` (strong persistency), that every ground state has
     these values, and with ``strict=False`` (weak persistency as well) that at least one has all
     of them; both claims were measured false on small problems (``specs/passes.md``, ``fix``),
-    so they are candidates only: :func:`qevo_ir.solvers.persistency.proved_fixings` proves each
-    before use. The bound held on every problem tried.
+    so the ``fix`` pass does not use them: :func:`qevo_ir.solvers.persistency.proved_fixings`
+    computes strong persistencies itself, each certified. The bound held on every problem tried.
     """
 
     lower_bound: float
@@ -140,44 +139,6 @@ def _scaled_bqm(binary: Hamiltonian) -> tuple[Any, int]:
         "BINARY",
     )
     return bqm, shift
-
-
-def conditioned_bounds(
-    ham: Hamiltonian, indices: npt.ArrayLike, values: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
-    """Roof duality's lower bound of ``ham`` with variable ``indices[k]`` fixed to ``values[k]``
-    (``ham``'s vartype), one bound per ``k`` (each with only that one variable fixed).
-
-    The BQM is built once and copied per probe. The variable is held at its value by a penalty
-    ``M·[x_i ≠ b]`` rather than removed (the library then keeps its fast path for labels
-    ``0 .. n-1``): the penalised problem equals the original wherever ``x_i = b``, so its
-    minimum, and any lower bound of it, is at most the conditioned minimum, for any ``M ≥ 0``;
-    ``M = 2(|h_i| + Σ_j|J_ij|) + 1`` (scaled units) makes it about as tight as removing ``x_i``.
-    The slack is that of the penalised problem's ``Σ|h| + Σ|J|``.
-    """
-    from dwave.preprocessing import roof_duality as _roof
-
-    binary = ham.to_binary()
-    bqm, shift = _scaled_bqm(binary)
-    n = binary.num_variables
-    idx = np.asarray(indices, dtype=np.int64)
-    val = np.asarray(values, dtype=np.int64)
-    bits = (val + 1) // 2 if ham.vartype is SPIN else val
-    lin = np.ldexp(binary.linear, shift)
-    quad = np.abs(np.ldexp(binary.quad, shift))
-    touch = np.abs(lin) + np.bincount(binary.row, quad, n) + np.bincount(binary.col, quad, n)
-    penalty = 2.0 * touch + 1.0
-    l1 = float(np.abs(lin).sum() + quad.sum())
-    out = np.empty(len(idx))
-    for k, (i, b) in enumerate(zip(idx.tolist(), bits.tolist(), strict=True)):
-        probe = bqm.copy()  # one library call per probe: they cannot be batched
-        m = float(penalty[i])
-        probe.add_linear(i, m if b == 0 else -m)  # + M x_i, or + M (1 - x_i) less its M
-        scaled, _ = _roof(probe, strict=True)
-        scaled = float(scaled) + (0.0 if b == 0 else m)
-        slack = _ROOF_SLACK * max(1.0, (l1 + m) * math.ldexp(1.0, -shift))
-        out[k] = math.ldexp(scaled, -shift) + binary.offset - slack
-    return out
 
 
 def lower_bound(

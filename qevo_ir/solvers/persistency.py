@@ -1,135 +1,278 @@
-"""Roof duality's fixings, each one proved before it is used.
+"""Roof duality's strong persistencies from one maximum flow, each certified by a posiform.
 
-``dwave-preprocessing``'s persistencies cannot be taken on trust: on small random integer
-problems its ``strict=True`` fixings sometimes disagree with some (or every) exact ground state,
-and its ``strict=False`` fixings sometimes hold in no ground state at all (``specs/passes.md``,
-``fix``). Its lower bound held on every problem tried. So the library's fixings are used only
-as *candidates*, and each is proved by probing with that bound:
+``dwave-preprocessing``'s persistencies cannot be taken on trust (on small random integer
+problems its ``strict=True`` fixings sometimes fail in some ground state; ``specs/passes.md``,
+``fix``), so the fixings are computed here, from the implication network of Boros, Hammer and
+Tavares, and every one is checked by an argument that does not depend on the flow being right.
 
-    with ``U`` the energy of any assignment (an upper bound on the ground energy ``E₀``), if the
-    problem conditioned on ``x_i = 1 − v`` has a lower bound ``L_i > U``, then every assignment
-    with ``x_i = 1 − v`` has energy above ``U ≥ E₀``: every ground state has ``x_i = v``
-    (strong persistency).
+**Network.** The BINARY form ``f(x) = c₀ + Σ aᵢxᵢ + Σ bᵢⱼxᵢxⱼ`` is written as a posiform
+``f = C + Σ_arcs c_a·[tail true ∧ head false]`` over literal nodes ``xᵢ``, ``x̄ᵢ``, a source ``s``
+(always true) and a sink ``t = s̄``: ``bᵢⱼ > 0`` gives arcs ``xᵢ → x̄ⱼ`` and ``xⱼ → x̄ᵢ``;
+``bᵢⱼ < 0`` gives ``xᵢ → xⱼ`` and ``x̄ⱼ → x̄ᵢ`` (with ``aᵢ += bᵢⱼ``); ``aᵢ > 0`` gives ``s → x̄ᵢ``,
+``xᵢ → t``; ``aᵢ < 0`` gives ``s → xᵢ``, ``x̄ᵢ → t`` (with ``C += aᵢ``); each arc carries half the
+term, and arc ``a``'s mirror (``v̄ → ū`` for ``u → v``) carries the other half.
 
-A candidate that fails the probe is left free (``rejected``). Proved fixings hold in every
-ground state, so they can all be applied at once and the reduced problem's ground states are
-exactly the source's, restricted. ``U`` is the lowest of: the part the candidates leave free
-solved exactly (tree decomposition, when its width fits 256 MiB: then ``U = E₀`` whenever the
-candidates hold in some ground state), and greedy one-flip descents from the candidates and
-from all-down. A better ``U`` only proves more, never something false.
+**Identity.** For any flow ``φ`` of value ``F`` that respects the capacities and is conserved,
+``f(x) = C + F + Σ_arcs r_a·[tail ∧ ¬head]`` over the residual arcs (forward ``c − φ``, backward
+``φ``), all ``r ≥ 0``: ``C + F`` is a lower bound, and the roof-duality bound when ``φ`` is maximum.
+
+**Certificate.** Let ``S`` be the literals reached from ``s`` along residual arcs and their
+mirrors. If ``S`` holds no literal with its complement (and not ``t``), set every literal of ``S``
+true in any assignment ``x``, giving ``x'``. A residual term can rise only if it joins ``S`` to a
+literal outside it — such terms have no residual arc in the graph, and their residuals sum to
+the *leak* ``λ``. If ``x`` has a literal ``ℓ ∈ S`` false, follow a path ``s → … → ℓ`` whose arcs all
+carry more than ``λ + 2ε + τ``: its first arc into a false literal is a term equal to 1 in ``x`` and
+0 in ``x'``, so ``f(x) ≥ f(x') + (path's arc − λ − 2ε) > f(x')`` and ``x`` is not a ground state.
+Every literal so reached holds in every ground state (strong persistency). ``ε`` bounds the float
+rounding of the identity. The arcs must also clear ``τ``, the exact backend's tie tolerance
+(``1e-9·max(1, |offset| + Σ|h| + Σ|J|)`` of the SPIN form), so that every assignment with the
+opposite value lies more than ``τ`` above the ground energy: a fixing holds in every state the
+exact backend counts as a ground state, not only in the exact minimisers.
+
+**Flow.** Capacities are scaled by ``2ᵏ`` and floored to the engine's integers
+(:mod:`qevo_ir.solvers.maxflow`); the engine's flow is checked (capacities, conservation),
+symmetrised with its mirror and subtracted in float64. The integer residual graph of a maximum
+integer flow gives a consistent ``S``; the floor's remainders are the leak. With 64-bit
+capacities one round usually leaves ``λ`` at the float64 rounding level; with scipy's 32-bit
+capacities a second round on the residual network (at the scale of what can still cross the
+cut) refines it. A literal of ``S`` still not certified after :data:`_MAX_ROUNDS` rounds is left
+free and counted in ``unproved``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from qevo_ir.hamiltonian import Hamiltonian
-from qevo_ir.solvers.bounds import conditioned_bounds, roof_duality
-from qevo_ir.solvers.tree import solve_tree
+from qevo_ir.solvers.maxflow import (
+    CAPACITY_LIMIT,
+    FlowEngine,
+    max_flow,
+    reachable,
+    resolve_engine,
+)
 from qevo_ir.vartypes import SPIN
 
-__all__ = ["ProvedFixings", "descend", "proved_fixings"]
+__all__ = ["ProvedFixings", "proved_fixings"]
 
-#: A probe proves a fixing only when its bound clears ``U`` by this fraction of
-#: ``Σ|h| + Σ|J|`` (float rounding in the energies and in the library's sums never decides it).
-_PROBE_MARGIN = 1e-9
-#: One-flip descent stops after this many flips (the bound ``U`` stays valid whenever it stops).
-_MAX_FLIPS = 100_000
-#: Memory for solving the part the candidates leave free exactly (tree decomposition).
-_TREE_MEMORY = 1 << 28
+#: Unit roundoff, doubled: ``ε`` counts every float64 operation of the identity at this rate.
+_U = 2.0**-52
+#: Flow rounds before giving up on certifying what is left of ``S``.
+_MAX_ROUNDS = 4
+#: Energies within this fraction of ``max(1, |offset| + Σ|h| + Σ|J|)`` (SPIN form) of the ground
+#: energy are ground states to the exact backend; a certified fixing holds in all of them.
+_TIE = 1e-9
+
+Engine = Literal["numba", "scipy"]
 
 
 @dataclass(frozen=True)
 class ProvedFixings:
-    """Fixings that hold in every ground state, each proved by a probe.
+    """Variables that take the same value in every ground state, each certified.
 
-    ``indices``/``values``: the proved fixings (values in the Hamiltonian's vartype);
-    ``candidates``: how many roof duality offered; ``rejected``: candidates whose probe failed
-    (left free); ``upper_bound``: the energy ``U`` the probes had to clear; ``lower_bound``: roof
-    duality's bound on the whole problem.
+    ``indices``/``values``: the fixings (values in the Hamiltonian's vartype); ``lower_bound``:
+    roof duality's bound ``C + F − ε`` (a lower bound on the ground energy); ``unproved``:
+    literals the flow reached that the leak left uncertified (left free); ``flow_rounds``,
+    ``engine``: how the flow was computed; ``leak``: ``λ`` of the last round (source units).
     """
 
     indices: npt.NDArray[np.int64]
     values: npt.NDArray[np.int8]
-    candidates: int
-    rejected: int
-    upper_bound: float
     lower_bound: float
+    unproved: int
+    flow_rounds: int
+    engine: str
+    leak: float
     seconds: float
 
 
-def descend(ham: Hamiltonian, start: npt.ArrayLike) -> tuple[npt.NDArray[np.int8], float]:
-    """Greedy one-flip descent on the SPIN form from ``start`` (spins ±1): flip the variable
-    that lowers the energy most until none does. Returns the spins and their energy."""
-    spin = ham.to_spin()
-    n = spin.num_variables
-    s = np.asarray(start, dtype=np.float64).copy()
-    if n == 0:
-        return s.astype(np.int8), float(spin.offset)
-    j = (2.0 * spin.coupling_matrix(symmetric=True)).tocsc()  # J_ij on both sides
-    field = spin.linear + j @ s
-    for _ in range(_MAX_FLIPS):  # each flip touches one column: a sequential descent
-        delta = -2.0 * s * field  # energy change of flipping each spin
-        i = int(np.argmin(delta))
-        if not delta[i] < 0:
-            break
-        s[i] = -s[i]
-        lo, hi = j.indptr[i], j.indptr[i + 1]
-        field[j.indices[lo:hi]] += 2.0 * s[i] * j.data[lo:hi]
-    spins = s.astype(np.int8)
-    return spins, float(spin.energies(spins[None, :])[0])
+@dataclass(frozen=True)
+class _Network:
+    tail: npt.NDArray[np.int64]
+    head: npt.NDArray[np.int64]
+    cap: npt.NDArray[np.float64]
+    mirror: npt.NDArray[np.int64]
+    const: float
+    n: int
+
+    @property
+    def nodes(self) -> int:
+        return 2 * self.n + 2
 
 
-def _best_with(spin: Hamiltonian, indices: npt.NDArray[np.int64], values: npt.ArrayLike) -> float:
-    """The lowest energy among assignments with the candidates' values (the free part solved
-    exactly by tree decomposition when its width is small); ``inf`` when that is too costly.
-    When the candidates hold in some ground state this is the ground energy itself."""
-    reduced = spin.fix_indices(indices, values)
-    if reduced.num_variables == 0:
-        return float(reduced.offset)
-    try:
-        found = solve_tree(
-            reduced.linear,
-            reduced.row,
-            reduced.col,
-            reduced.quad,
-            reduced.offset,
-            max_states=1,
-            memory_limit=_TREE_MEMORY,
-        )
-    except (MemoryError, ValueError):  # too wide for the budget: the descents must do
-        return float("inf")
-    return float(found.ground.energy)
+def _network(
+    lin: npt.NDArray[np.float64],
+    row: npt.NDArray[np.int64],
+    col: npt.NDArray[np.int64],
+    quad: npt.NDArray[np.float64],
+) -> _Network:
+    """The implication network of ``Σ lin·x + Σ quad·xᵢxⱼ`` (module docstring); arcs come in two
+    halves, arc ``a`` of the first half mirrored by arc ``a + M`` of the second."""
+    n = lin.size
+    s, t = 2 * n, 2 * n + 1
+    pos = quad > 0
+    neg = quad < 0
+    a = lin + np.bincount(row[neg], quad[neg], n)
+    up = np.flatnonzero(a > 0)
+    down = np.flatnonzero(a < 0)
+    rp, cp, rn, cn = row[pos], col[pos], row[neg], col[neg]
+    tail = np.concatenate([rp, rn, np.full(up.size + down.size, s)])
+    head = np.concatenate([n + cp, cn, n + up, down])
+    tail2 = np.concatenate([cp, n + cn, up, n + down])
+    head2 = np.concatenate([n + rp, n + rn, np.full(up.size + down.size, t)])
+    half = 0.5 * np.concatenate([quad[pos], -quad[neg], a[up], -a[down]])
+    m = half.size
+    mirror = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
+    return _Network(
+        np.concatenate([tail, tail2]).astype(np.int64),
+        np.concatenate([head, head2]).astype(np.int64),
+        np.concatenate([half, half]),
+        mirror,
+        math.fsum(a[down].tolist()),
+        n,
+    )
 
 
-def proved_fixings(ham: Hamiltonian) -> ProvedFixings:
-    """Roof duality's strict fixings of ``ham``, each proved by a probe (module docstring)."""
+def _reach(
+    net: _Network, fwd: npt.NDArray[np.bool_], bwd: npt.NDArray[np.bool_], engine: Engine
+) -> npt.NDArray[np.bool_]:
+    """Nodes reached from ``s`` along the arcs marked ``fwd`` (tail → head) and ``bwd``
+    (head → tail)."""
+    src = np.concatenate([net.tail[fwd], net.head[bwd]])
+    dst = np.concatenate([net.head[fwd], net.tail[bwd]])
+    return reachable(net.nodes, src, dst, 2 * net.n, engine=engine)
+
+
+def _leak(
+    net: _Network, inside: npt.NDArray[np.bool_], fwd: npt.NDArray[np.float64],
+    bwd: npt.NDArray[np.float64],
+) -> float:  # fmt: skip
+    """Residual of the terms that can rise when every literal of ``inside`` is set true: a term
+    ``[u ∧ ¬v]`` with ``u`` or ``v̄`` inside and neither ``v`` nor ``ū`` inside."""
+    n = net.n
+    comp = np.concatenate([np.arange(n, 2 * n), np.arange(n), [2 * n + 1, 2 * n]])
+    out = comp[inside.nonzero()[0]]  # literals set false
+    false = np.zeros(net.nodes, dtype=bool)
+    false[out] = True
+
+    def rises(u: npt.NDArray[np.int64], v: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        return (inside[u] | false[v]) & ~inside[v] & ~false[u]
+
+    total = float(fwd[rises(net.tail, net.head)].sum() + bwd[rises(net.head, net.tail)].sum())
+    # numpy's pairwise sum of non-negative terms is within log2(m)·u of the sum: round up
+    return total * (1.0 + _U * (math.log2(fwd.size + 2) + 2))
+
+
+def _checked(
+    net: _Network,
+    flow: npt.NDArray[np.int64],
+    value: int,
+    cap_fwd: npt.NDArray[np.int64],
+    cap_bwd: npt.NDArray[np.int64],
+) -> bool:
+    """Whether the engine's flow respects every capacity and is conserved with this value."""
+    if flow.shape != net.tail.shape or np.any(flow > cap_fwd) or np.any(-flow > cap_bwd):
+        return False
+    # net outflow per node, exact: flows are below 2⁵³, summed in three 22-bit limbs
+    limbs = (flow & 0x3FFFFF, (flow >> 22) & 0x3FFFFF, flow >> 44)
+    balance = np.zeros(net.nodes, dtype=np.int64)
+    for shift, limb in zip((0, 22, 44), limbs, strict=True):
+        w = limb.astype(np.float64)
+        part = np.bincount(net.tail, w, net.nodes) - np.bincount(net.head, w, net.nodes)
+        balance += part.astype(np.int64) << shift
+    s = 2 * net.n
+    return bool(balance[s] == value and balance[s + 1] == -value and not balance[:s].any())
+
+
+def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFixings:
+    """Roof duality's strong persistencies of ``ham``, each certified (module docstring)."""
     start = time.perf_counter()
-    rd = roof_duality(ham, strict=True)
-    spin = ham.to_spin()
-    n = spin.num_variables
-    spin_vals = rd.values if ham.vartype is SPIN else (2 * rd.values.astype(np.int64) - 1)
-    begin = -np.ones(n)
-    begin[rd.indices] = spin_vals
-    _, upper = descend(spin, begin)
-    _, other = descend(spin, -np.ones(n))
-    upper = min(upper, other, _best_with(spin, rd.indices, spin_vals))
-    margin = _PROBE_MARGIN * max(1.0, float(np.abs(spin.linear).sum() + np.abs(spin.quad).sum()))
-    # one probe per candidate: the bound of the problem with the opposite value
-    bounds = conditioned_bounds(spin, rd.indices, -np.asarray(spin_vals, dtype=np.int64))
-    proved = bounds > upper + margin
-    idx = rd.indices[proved]
-    vals = rd.values[proved]
+    eng = resolve_engine(engine)
+    binary = ham.to_binary()
+    n = binary.num_variables
+    top = max(
+        float(np.abs(binary.linear).max(initial=0.0)), float(np.abs(binary.quad).max(initial=0.0))
+    )
+    shift = -math.frexp(top)[1] if top > 0 else 0  # exact scaling to a largest |coefficient| ~ 1
+    lin = np.ldexp(binary.linear, shift)
+    quad = np.ldexp(binary.quad, shift)
+    net = _network(lin, binary.row, binary.col, quad)
+    s, t = 2 * n, 2 * n + 1
+    deg = np.bincount(np.concatenate([binary.row, binary.col]), minlength=n).max(initial=0)
+    l1 = float(np.abs(lin).sum() + np.abs(quad).sum())
+    # ε: the coefficients' sums, the halves, C and the scaling (subnormals) ...
+    eps = _U * (int(deg) + 4) * l1 + (n + quad.size) * 2.0**-1074
+    # τ: the exact backend's tie tolerance; certified literals clear it too (module docstring)
+    tie = math.ldexp(_TIE * max(1.0, ham.to_spin().l1_norm()), shift)
+    fwd = net.cap.copy()
+    bwd = np.zeros_like(fwd)
+    limit = CAPACITY_LIMIT[eng]
+    flows: list[float] = []
+    room = float(fwd[net.tail == s].sum())  # the most flow that can still cross (for the scale)
+    proved = np.zeros(net.nodes, dtype=bool)
+    reached = 0
+    leak = 0.0
+    rounds = 0
+    while rounds < _MAX_ROUNDS:
+        rounds += 1
+        widest = max(room, float(fwd.max(initial=0.0)) if room <= 0 else 0.0)
+        k = int(np.clip(math.floor(math.log2(limit / widest)), -1000, 1000)) if widest > 0 else 0
+        cap_f = np.minimum(np.floor(np.ldexp(fwd, k)), limit).astype(np.int64)
+        cap_b = np.minimum(np.floor(np.ldexp(bwd, k)), limit).astype(np.int64)
+        flow, value = max_flow(net.nodes, net.tail, net.head, cap_f, cap_b, s, t, engine=eng)
+        if not _checked(net, flow, value, cap_f, cap_b):
+            raise RuntimeError(f"the {eng} max-flow engine returned an infeasible flow")
+        sym = np.ldexp((flow + flow[net.mirror]).astype(np.float64), -k - 1)
+        fwd = fwd - sym
+        bwd = bwd + sym
+        # ... and each round's float64 subtraction
+        eps += _U * (float(np.abs(fwd).sum()) + float(np.abs(bwd).sum()))
+        flows.append(math.ldexp(float(value), -k))
+        res_f = cap_f - flow
+        res_b = cap_b + flow
+        inside = _reach(net, res_f + res_f[net.mirror] > 0, res_b + res_b[net.mirror] > 0, eng)
+        lits = inside[: 2 * n].reshape(2, n)
+        if inside[t] or np.any(lits[0] & lits[1]):
+            # not a maximum flow of the integer network: nothing is certified from it
+            proved[:] = False
+            break
+        reached = int(lits.sum())
+        leak = _leak(net, inside, fwd, bwd)
+        bar = leak + 2.0 * eps + tie
+        w_f = fwd + fwd[net.mirror]
+        w_b = bwd + bwd[net.mirror]
+        proved = _reach(
+            net,
+            (res_f + res_f[net.mirror] > 0) & (w_f > bar),
+            (res_b + res_b[net.mirror] > 0) & (w_b > bar),
+            eng,
+        )
+        crossing = inside[net.tail] & ~inside[net.head]
+        room = float(fwd[crossing].sum() + bwd[inside[net.head] & ~inside[net.tail]].sum())
+        if int(proved[: 2 * n].sum()) == reached or room <= 0 or leak <= tie:
+            break
+    lits = proved[: 2 * n].reshape(2, n)
+    ones = np.flatnonzero(lits[0])
+    zeros = np.flatnonzero(lits[1])
+    idx = np.concatenate([ones, zeros]).astype(np.int64)
+    bits = np.concatenate([np.ones(ones.size, np.int8), np.zeros(zeros.size, np.int8)])
+    order = np.argsort(idx, kind="stable")
+    idx, bits = idx[order], bits[order]
+    values = (2 * bits - 1).astype(np.int8) if ham.vartype is SPIN else bits
+    bound = math.ldexp(net.const + math.fsum(flows) - eps, -shift) + binary.offset
     return ProvedFixings(
         indices=idx,
-        values=vals,
-        candidates=len(rd.indices),
-        rejected=int(np.count_nonzero(~proved)),
-        upper_bound=float(upper),
-        lower_bound=float(rd.lower_bound),
+        values=values,
+        lower_bound=float(bound),
+        unproved=reached - int(lits.sum()),
+        flow_rounds=rounds,
+        engine=eng,
+        leak=math.ldexp(leak, -shift),
         seconds=time.perf_counter() - start,
     )

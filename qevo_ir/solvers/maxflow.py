@@ -1,0 +1,339 @@
+"""Maximum flow on integer capacities, for roof duality's implication network.
+
+Two engines, both untrusted by their caller (:mod:`qevo_ir.solvers.persistency` checks that the
+flow they return respects every capacity and is conserved at every node, and proves nothing
+from a flow that is not maximum):
+
+- ``numba`` (optional extra ``fast``, used when numba imports): Boykov–Kolmogorov augmenting
+  paths on 64-bit capacities (each at most :data:`CAPACITY_LIMIT` ``["numba"]`` = 2⁵²);
+- ``scipy``: ``scipy.sparse.csgraph.maximum_flow`` (Dinic), whose capacities are 32-bit.
+
+Arcs are given once each as ``tail → head`` with a forward capacity and a backward capacity
+(``head → tail``); the result is the net flow ``tail → head`` of every arc (negative when it runs
+backward) and the flow's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CAPACITY_LIMIT",
+    "FlowEngine",
+    "max_flow",
+    "numba_available",
+    "reachable",
+    "resolve_engine",
+]
+
+FlowEngine = Literal["auto", "numba", "scipy"]
+
+#: The largest capacity (and flow value) each engine is given: scipy's flow is 32-bit; the numba
+#: engine's is 64-bit, kept to 2⁵² so that every flow and every sum of two is exact in float64.
+CAPACITY_LIMIT = {"numba": 1 << 52, "scipy": 1 << 30}
+
+_NUMBA: dict[str, Any] = {}
+
+
+def _build_py(
+    nodes: int,
+    tail: npt.NDArray[np.int64],
+    head: npt.NDArray[np.int64],
+    cap_fwd: npt.NDArray[np.int64],
+    cap_bwd: npt.NDArray[np.int64],
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Adjacency arrays: arc ``a`` is edge ``pos[2a]`` out of its tail and ``pos[2a+1]`` out of
+    its head; ``rev`` pairs them; ``res`` holds residual capacities."""
+    m = tail.size
+    start = np.zeros(nodes + 1, np.int64)
+    for a in range(m):
+        start[tail[a] + 1] += 1
+        start[head[a] + 1] += 1
+    for v in range(nodes):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    to = np.empty(2 * m, np.int64)
+    rev = np.empty(2 * m, np.int64)
+    res = np.empty(2 * m, np.int64)
+    pos = np.empty(2 * m, np.int64)
+    for a in range(m):
+        u = tail[a]
+        v = head[a]
+        i = fill[u]
+        fill[u] += 1
+        j = fill[v]
+        fill[v] += 1
+        to[i] = v
+        res[i] = cap_fwd[a]
+        to[j] = u
+        res[j] = cap_bwd[a]
+        rev[i] = j
+        rev[j] = i
+        pos[2 * a] = i
+        pos[2 * a + 1] = j
+    return start, to, rev, res, pos
+
+
+def _rooted_py(v: int, parent: Any, to: Any, s: int, t: int, mark: Any, now: int) -> bool:
+    """Whether ``v``'s chain of parents reaches a terminal (chains checked this round are
+    stamped with ``now`` and trusted)."""
+    u = v
+    while u != s and u != t and mark[u] != now:
+        pe = parent[u]
+        if pe < 0:
+            return False
+        u = to[pe]
+    u = v
+    while u != s and u != t and mark[u] != now:
+        mark[u] = now
+        u = to[parent[u]]
+    return True
+
+
+def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) -> int:
+    """Boykov–Kolmogorov maximum flow; ``res`` is updated in place. ``parent[v]`` is the edge
+    (in ``v``'s adjacency) towards ``v``'s parent; tree 1 grows from ``s``, tree 2 from ``t``."""
+    tree = np.zeros(nodes, np.int8)
+    parent = -np.ones(nodes, np.int64)
+    size = nodes + 1
+    queue = np.empty(size, np.int64)
+    queued = np.zeros(nodes, np.bool_)
+    orphans = np.empty(nodes, np.int64)
+    mark = np.zeros(nodes, np.int64)
+    tree[s] = 1
+    tree[t] = 2
+    queue[0] = s
+    queue[1] = t
+    queued[s] = True
+    queued[t] = True
+    first = 0
+    count = 2
+    now = 0
+    total = 0
+    while count > 0:
+        p = queue[first]
+        meet = -1
+        if tree[p] != 0:
+            for e in range(start[p], start[p + 1]):
+                q = to[e]
+                if (res[e] if tree[p] == 1 else res[rev[e]]) <= 0:
+                    continue
+                if tree[q] == 0:
+                    tree[q] = tree[p]
+                    parent[q] = rev[e]
+                    if not queued[q]:
+                        queue[(first + count) % size] = q
+                        count += 1
+                        queued[q] = True
+                elif tree[q] != tree[p]:
+                    meet = e
+                    break
+        if meet < 0:
+            queued[p] = False
+            first = (first + 1) % size
+            count -= 1
+            continue
+        mid = meet if tree[p] == 1 else rev[meet]  # runs from the source tree to the sink tree
+        a = to[rev[mid]]
+        b = to[mid]
+        now += 1
+        push = res[mid]
+        u = a
+        while u != s:
+            pe = parent[u]
+            push = min(push, res[rev[pe]])
+            u = to[pe]
+        u = b
+        while u != t:
+            pe = parent[u]
+            push = min(push, res[pe])
+            u = to[pe]
+        res[mid] -= push
+        res[rev[mid]] += push
+        total += push
+        orphan_count = 0
+        u = a
+        while u != s:
+            pe = parent[u]
+            res[rev[pe]] -= push
+            res[pe] += push
+            up = to[pe]
+            if res[rev[pe]] == 0:
+                parent[u] = -1
+                orphans[orphan_count] = u
+                orphan_count += 1
+            u = up
+        u = b
+        while u != t:
+            pe = parent[u]
+            res[pe] -= push
+            res[rev[pe]] += push
+            up = to[pe]
+            if res[pe] == 0:
+                parent[u] = -1
+                orphans[orphan_count] = u
+                orphan_count += 1
+            u = up
+        while orphan_count > 0:
+            orphan_count -= 1
+            o = orphans[orphan_count]
+            side = tree[o]
+            found = -1
+            for e in range(start[o], start[o + 1]):
+                q = to[e]
+                if tree[q] != side or (res[rev[e]] if side == 1 else res[e]) <= 0:
+                    continue
+                if _rooted(q, parent, to, s, t, mark, now):
+                    found = e
+                    break
+            if found >= 0:
+                parent[o] = found
+                continue
+            for e in range(start[o], start[o + 1]):
+                q = to[e]
+                if tree[q] != side:
+                    continue
+                if (res[rev[e]] if side == 1 else res[e]) > 0 and not queued[q]:
+                    queue[(first + count) % size] = q
+                    count += 1
+                    queued[q] = True
+                if q != s and q != t and parent[q] >= 0 and to[parent[q]] == o:
+                    parent[q] = -1
+                    orphans[orphan_count] = q
+                    orphan_count += 1
+            tree[o] = 0
+    return int(total)
+
+
+def _reach_py(nodes: int, src: Any, dst: Any, source: int) -> Any:
+    """Nodes reached from ``source`` along the edges ``src[e] → dst[e]`` (breadth first)."""
+    start = np.zeros(nodes + 1, np.int64)
+    for e in range(src.size):
+        start[src[e] + 1] += 1
+    for v in range(nodes):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    to = np.empty(src.size, np.int64)
+    for e in range(src.size):
+        to[fill[src[e]]] = dst[e]
+        fill[src[e]] += 1
+    seen = np.zeros(nodes, np.bool_)
+    queue = np.empty(nodes, np.int64)
+    seen[source] = True
+    queue[0] = source
+    first = 0
+    last = 1
+    while first < last:
+        u = queue[first]
+        first += 1
+        for e in range(start[u], start[u + 1]):
+            v = to[e]
+            if not seen[v]:
+                seen[v] = True
+                queue[last] = v
+                last += 1
+    return seen
+
+
+_rooted: Callable[..., bool] = _rooted_py
+
+
+def _load_numba() -> bool:
+    """Import numba and JIT-compile the kernels once; ``False`` when numba is unavailable."""
+    if "ok" in _NUMBA:
+        return bool(_NUMBA["ok"])
+    try:
+        import numba
+    except Exception:  # ImportError, or a numba/numpy version mismatch raising at import
+        _NUMBA["ok"] = False
+        return False
+    global _rooted
+    _rooted = numba.njit(cache=True)(_rooted_py)
+    _NUMBA["build"] = numba.njit(cache=True)(_build_py)
+    _NUMBA["bk"] = numba.njit(cache=True)(_bk_py)
+    _NUMBA["reach"] = numba.njit(cache=True)(_reach_py)
+    _NUMBA["ok"] = True
+    return True
+
+
+def numba_available() -> bool:
+    """Whether the numba engine can be used (imports numba on first call)."""
+    return _load_numba()
+
+
+def resolve_engine(engine: FlowEngine = "auto") -> Literal["numba", "scipy"]:
+    """The engine ``engine`` means: ``auto`` is numba when it imports, else scipy."""
+    if engine == "auto":
+        return "numba" if _load_numba() else "scipy"
+    if engine == "numba" and not _load_numba():
+        raise ImportError("the numba max-flow engine needs numba (pip install 'qevo-ir[fast]')")
+    if engine not in ("numba", "scipy"):
+        raise ValueError(f"max-flow engine must be auto, numba or scipy, got {engine!r}")
+    return engine
+
+
+def max_flow(
+    nodes: int,
+    tail: npt.NDArray[np.int64],
+    head: npt.NDArray[np.int64],
+    cap_fwd: npt.NDArray[np.int64],
+    cap_bwd: npt.NDArray[np.int64],
+    source: int,
+    sink: int,
+    *,
+    engine: Literal["numba", "scipy"],
+) -> tuple[npt.NDArray[np.int64], int]:
+    """A maximum ``source → sink`` flow: the net flow ``tail → head`` of every arc and the value.
+
+    At most one arc per unordered pair of nodes; capacities are non-negative and at most
+    ``CAPACITY_LIMIT[engine]``.
+    """
+    tail = np.ascontiguousarray(tail, dtype=np.int64)
+    head = np.ascontiguousarray(head, dtype=np.int64)
+    cap_fwd = np.ascontiguousarray(cap_fwd, dtype=np.int64)
+    cap_bwd = np.ascontiguousarray(cap_bwd, dtype=np.int64)
+    if tail.size == 0:
+        return np.zeros(0, np.int64), 0
+    if engine == "numba":
+        _load_numba()
+        start, to, rev, res, pos = _NUMBA["build"](nodes, tail, head, cap_fwd, cap_bwd)
+        value = _NUMBA["bk"](nodes, start, to, rev, res, source, sink)
+        return cap_fwd - res[pos[0::2]], int(value)
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import maximum_flow
+
+    r = np.concatenate([tail, head])
+    c = np.concatenate([head, tail])
+    data = np.concatenate([cap_fwd, cap_bwd]).astype(np.int32)
+    graph = sp.csr_array((data, (r, c)), shape=(nodes, nodes))
+    found = maximum_flow(graph, source, sink, method="dinic")
+    net = np.asarray(found.flow[tail, head], dtype=np.int64).ravel()
+    return net, int(found.flow_value)
+
+
+def reachable(
+    nodes: int,
+    src: npt.NDArray[np.int64],
+    dst: npt.NDArray[np.int64],
+    source: int,
+    *,
+    engine: Literal["numba", "scipy"],
+) -> npt.NDArray[np.bool_]:
+    """Which nodes the edges ``src[e] → dst[e]`` reach from ``source``."""
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    dst = np.ascontiguousarray(dst, dtype=np.int64)
+    if engine == "numba":
+        _load_numba()
+        return np.asarray(_NUMBA["reach"](nodes, src, dst, source))
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import breadth_first_order
+
+    graph = sp.csr_array((np.ones(src.size, np.int8), (src, dst)), shape=(nodes, nodes))
+    order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+    seen = np.zeros(nodes, dtype=bool)
+    seen[order] = True
+    return seen
