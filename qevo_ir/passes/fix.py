@@ -9,7 +9,9 @@ rules:
   from one maximum flow in the implication network, each **certified** by the residual posiform
   (:mod:`qevo_ir.solvers.persistency`). ``dwave-preprocessing``'s fixings are not used: on
   random integer problems some of its strict fixings fail in some ground state
-  (``specs/passes.md``). Weak persistencies (``strict=False``) are refused.
+  (``specs/passes.md``). ``strict=False`` adds weak persistencies: fixings that some ground
+  state (within the exact backend's tie tolerance) has all together; other ground states may
+  be lost, the ground energy is kept.
 
 The reduced problem's energies equal the original's at the decoded samples
 (``specs/passes.md``).
@@ -159,7 +161,7 @@ class Fix(CompilerPass):
     Options: ``values`` (a list of ``label=value`` strings; tuple labels are written ``(a,b)``),
     ``roof`` (apply a rule at all; default true), ``method`` (``auto`` = ``dominance``, or
     ``roof_duality``: strong persistencies, each certified; module docstring) and ``strict``
-    (``true``; weak persistencies are refused). Energies are preserved:
+    (``true``; ``false`` adds weak persistencies, roof duality only). Energies are preserved:
     ``E_out(y) = E_in(decode(y))``.
     """
 
@@ -176,11 +178,10 @@ class Fix(CompilerPass):
             raise PipelineError(
                 f"fix: method must be one of {', '.join(FIX_METHODS)}, got {self.method!r}"
             )
-        if not self.strict:
+        if not self.strict and self.method != "roof_duality":
             raise PipelineError(
-                "fix: strict=false (weak persistencies) is refused: only fixings that hold in "
-                "every ground state are certified here (dwave-preprocessing's weak fixings were "
-                "measured to hold in no ground state on some problems)"
+                "fix: strict=false (weak persistencies) needs method=roof_duality; dominance "
+                "fixes only what holds in every ground state"
             )
 
     def apply(self, ir: Any) -> PassOutput:
@@ -198,7 +199,7 @@ class Fix(CompilerPass):
         if self.roof and reduced.num_variables and method == "roof_duality":
             from qevo_ir.solvers.persistency import proved_fixings
 
-            found = proved_fixings(reduced)
+            found = proved_fixings(reduced, strict=self.strict)
             bound = found.lower_bound
             proof = {
                 "certificate": "posiform",
@@ -206,6 +207,7 @@ class Fix(CompilerPass):
                 "flow_rounds": found.flow_rounds,
                 "leak": found.leak,
                 "unproved": found.unproved,
+                "weak": found.weak,
             }
             if len(found.indices):
                 roof_count = len(found.indices)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 __all__ = [
     "CAPACITY_LIMIT",
     "FlowEngine",
+    "autarky",
     "max_flow",
     "numba_available",
     "reachable",
@@ -239,6 +240,119 @@ def _reach_py(nodes: int, src: Any, dst: Any, source: int) -> Any:
     return seen
 
 
+def _autarky_py(n: int, src: Any, dst: Any, live: Any, blocked: Any) -> Any:
+    """A closed, consistent set of literals of the implication graph on literals ``0 .. 2n-1``
+    (``ℓ̄ = ℓ ± n``; edges ``src → dst`` between live literals, mirror-symmetric): strongly
+    connected components (iterative Tarjan, numbered sinks first), then, sinks first, a
+    component is set true when it holds no literal with its complement, none ``blocked``, and
+    every edge out of it enters a true component; its complement component is set false."""
+    size = 2 * n
+    start = np.zeros(size + 1, np.int64)
+    for e in range(src.size):
+        start[src[e] + 1] += 1
+    for v in range(size):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    to = np.empty(src.size, np.int64)
+    for e in range(src.size):
+        to[fill[src[e]]] = dst[e]
+        fill[src[e]] += 1
+    index = -np.ones(size, np.int64)
+    low = np.zeros(size, np.int64)
+    on_stack = np.zeros(size, np.bool_)
+    comp = -np.ones(size, np.int64)
+    stack = np.empty(size, np.int64)
+    call_node = np.empty(size, np.int64)
+    call_edge = np.empty(size, np.int64)
+    top = 0
+    counter = 0
+    count = 0
+    for root in range(size):
+        if not live[root] or index[root] >= 0:
+            continue
+        index[root] = counter
+        low[root] = counter
+        counter += 1
+        stack[top] = root
+        top += 1
+        on_stack[root] = True
+        call_node[0] = root
+        call_edge[0] = start[root]
+        depth = 1
+        while depth > 0:
+            v = call_node[depth - 1]
+            e = call_edge[depth - 1]
+            if e < start[v + 1]:
+                call_edge[depth - 1] = e + 1
+                w = to[e]
+                if index[w] < 0:
+                    index[w] = counter
+                    low[w] = counter
+                    counter += 1
+                    stack[top] = w
+                    top += 1
+                    on_stack[w] = True
+                    call_node[depth] = w
+                    call_edge[depth] = start[w]
+                    depth += 1
+                elif on_stack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+                continue
+            if low[v] == index[v]:
+                while True:
+                    top -= 1
+                    w = stack[top]
+                    on_stack[w] = False
+                    comp[w] = count
+                    if w == v:
+                        break
+                count += 1
+            depth -= 1
+            if depth > 0:
+                u = call_node[depth - 1]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+    first = np.zeros(count + 1, np.int64)
+    for v in range(size):
+        if comp[v] >= 0:
+            first[comp[v] + 1] += 1
+    for c in range(count):
+        first[c + 1] += first[c]
+    place = first[:-1].copy()
+    members = np.empty(first[count], np.int64)
+    for v in range(size):
+        if comp[v] >= 0:
+            members[place[comp[v]]] = v
+            place[comp[v]] += 1
+    state = np.zeros(count, np.int8)  # 0 open, 1 true, 2 false, 3 cannot be true
+    for c in range(count):
+        if state[c] != 0:
+            continue
+        ok = True
+        for k in range(first[c], first[c + 1]):
+            v = members[k]
+            if blocked[v] or comp[(v + n) % size] == c:
+                ok = False
+                break
+            for e in range(start[v], start[v + 1]):
+                d = comp[to[e]]
+                if d != c and state[d] != 1:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            state[c] = 1
+            state[comp[(members[first[c]] + n) % size]] = 2
+        else:
+            state[c] = 3
+    out = np.zeros(size, np.bool_)
+    for v in range(size):
+        if comp[v] >= 0 and state[comp[v]] == 1:
+            out[v] = True
+    return out
+
+
 _rooted: Callable[..., bool] = _rooted_py
 
 
@@ -256,6 +370,7 @@ def _load_numba() -> bool:
     _NUMBA["build"] = numba.njit(cache=True)(_build_py)
     _NUMBA["bk"] = numba.njit(cache=True)(_bk_py)
     _NUMBA["reach"] = numba.njit(cache=True)(_reach_py)
+    _NUMBA["autarky"] = numba.njit(cache=True)(_autarky_py)
     _NUMBA["ok"] = True
     return True
 
@@ -337,3 +452,27 @@ def reachable(
     seen = np.zeros(nodes, dtype=bool)
     seen[order] = True
     return seen
+
+
+def autarky(
+    n: int,
+    src: npt.NDArray[np.int64],
+    dst: npt.NDArray[np.int64],
+    live: npt.NDArray[np.bool_],
+    blocked: npt.NDArray[np.bool_],
+    *,
+    engine: Literal["numba", "scipy"],
+) -> npt.NDArray[np.bool_]:
+    """Literals set true by :func:`_autarky_py` (the scipy engine runs the same kernel in
+    Python: linear time, slower)."""
+    args = (
+        n,
+        np.ascontiguousarray(src, dtype=np.int64),
+        np.ascontiguousarray(dst, dtype=np.int64),
+        np.ascontiguousarray(live, dtype=np.bool_),
+        np.ascontiguousarray(blocked, dtype=np.bool_),
+    )
+    if engine == "numba":
+        _load_numba()
+        return np.asarray(_NUMBA["autarky"](*args))
+    return np.asarray(_autarky_py(*args))

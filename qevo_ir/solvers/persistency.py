@@ -37,6 +37,11 @@ capacities one round usually leaves ``λ`` at the float64 rounding level; with s
 capacities a second round on the residual network (at the scale of what can still cross the
 cut) refines it. A literal of ``S`` still not certified after :data:`_MAX_ROUNDS` rounds is left
 free and counted in ``unproved``.
+
+**Weak persistencies** (``strict=False``): literals ``W`` outside ``S`` that, set true with it,
+keep the set closed and consistent (:func:`qevo_ir.solvers.maxflow.autarky`). Then
+``f(x') ≤ f(x) + λ' + 2ε`` for every ``x`` (``λ'`` the leak of ``S ∪ W``); when that is at most
+``τ``, some state within ``τ`` of the ground energy has all of ``S ∪ W``, and they are returned.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.solvers.maxflow import (
     CAPACITY_LIMIT,
     FlowEngine,
+    autarky,
     max_flow,
     reachable,
     resolve_engine,
@@ -78,7 +84,8 @@ class ProvedFixings:
 
     ``indices``/``values``: the fixings (values in the Hamiltonian's vartype); ``lower_bound``:
     roof duality's bound ``C + F − ε`` (a lower bound on the ground energy); ``unproved``:
-    literals the flow reached that the leak left uncertified (left free); ``flow_rounds``,
+    literals the flow reached that the leak left uncertified (left free); ``weak``: fixings
+    that are weak persistencies only (``strict=False``); ``flow_rounds``,
     ``engine``: how the flow was computed; ``leak``: ``λ`` of the last round (source units).
     """
 
@@ -86,6 +93,7 @@ class ProvedFixings:
     values: npt.NDArray[np.int8]
     lower_bound: float
     unproved: int
+    weak: int
     flow_rounds: int
     engine: str
     leak: float
@@ -190,8 +198,42 @@ def _checked(
     return bool(balance[s] == value and balance[s + 1] == -value and not balance[:s].any())
 
 
-def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFixings:
-    """Roof duality's strong persistencies of ``ham``, each certified (module docstring)."""
+def _weak_literals(
+    net: _Network,
+    inside: npt.NDArray[np.bool_],
+    graph_f: npt.NDArray[np.bool_],
+    graph_b: npt.NDArray[np.bool_],
+    engine: Engine,
+) -> npt.NDArray[np.bool_]:
+    """Literals outside the strong set ``inside`` that can be set true with it and keep the set
+    closed in the residual graph (``maxflow.autarky``); node mask over the whole network."""
+    n = net.n
+    size = 2 * n
+    src = np.concatenate([net.tail[graph_f], net.head[graph_b]])
+    dst = np.concatenate([net.head[graph_f], net.tail[graph_b]])
+    true = inside.copy()
+    false = np.zeros(net.nodes, dtype=bool)
+    false[: 2 * n] = np.concatenate([inside[n:size], inside[:n]])
+    false[size + 1] = True  # the sink is the constant false literal
+    live = np.zeros(net.nodes, dtype=bool)
+    live[:size] = ~(true[:size] | false[:size])
+    keep = live[src]
+    src, dst = src[keep], dst[keep]
+    blocked = np.zeros(size, dtype=bool)
+    blocked[src[false[dst]]] = True  # an edge into a false literal: never true
+    inner = live[dst]
+    found = autarky(n, src[inner], dst[inner], live[:size], blocked, engine=engine)
+    out = np.zeros(net.nodes, dtype=bool)
+    out[:size] = found
+    return out
+
+
+def proved_fixings(
+    ham: Hamiltonian, *, engine: FlowEngine = "auto", strict: bool = True
+) -> ProvedFixings:
+    """Roof duality's strong persistencies of ``ham``, each certified (module docstring); with
+    ``strict=False`` also weak persistencies (some ground state, within the tie tolerance, has
+    all of them)."""
     start = time.perf_counter()
     eng = resolve_engine(engine)
     binary = ham.to_binary()
@@ -216,6 +258,9 @@ def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFi
     flows: list[float] = []
     room = float(fwd[net.tail == s].sum())  # the most flow that can still cross (for the scale)
     proved = np.zeros(net.nodes, dtype=bool)
+    inside = proved
+    graph_f = graph_b = np.zeros(net.tail.size, dtype=bool)
+    consistent = False
     reached = 0
     leak = 0.0
     rounds = 0
@@ -236,9 +281,12 @@ def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFi
         flows.append(math.ldexp(float(value), -k))
         res_f = cap_f - flow
         res_b = cap_b + flow
-        inside = _reach(net, res_f + res_f[net.mirror] > 0, res_b + res_b[net.mirror] > 0, eng)
+        graph_f = res_f + res_f[net.mirror] > 0
+        graph_b = res_b + res_b[net.mirror] > 0
+        inside = _reach(net, graph_f, graph_b, eng)
         lits = inside[: 2 * n].reshape(2, n)
-        if inside[t] or np.any(lits[0] & lits[1]):
+        consistent = not (inside[t] or np.any(lits[0] & lits[1]))
+        if not consistent:
             # not a maximum flow of the integer network: nothing is certified from it
             proved[:] = False
             break
@@ -247,16 +295,19 @@ def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFi
         bar = leak + 2.0 * eps + tie
         w_f = fwd + fwd[net.mirror]
         w_b = bwd + bwd[net.mirror]
-        proved = _reach(
-            net,
-            (res_f + res_f[net.mirror] > 0) & (w_f > bar),
-            (res_b + res_b[net.mirror] > 0) & (w_b > bar),
-            eng,
-        )
+        proved = _reach(net, graph_f & (w_f > bar), graph_b & (w_b > bar), eng)
         crossing = inside[net.tail] & ~inside[net.head]
         room = float(fwd[crossing].sum() + bwd[inside[net.head] & ~inside[net.tail]].sum())
         if int(proved[: 2 * n].sum()) == reached or room <= 0 or leak <= tie:
             break
+    certified = int(proved[: 2 * n].sum())
+    weak = 0
+    if not strict and consistent:
+        extended = inside | _weak_literals(net, inside, graph_f, graph_b, eng)
+        weak_leak = _leak(net, extended, fwd, bwd)
+        if weak_leak + 2.0 * eps <= tie:  # some state within τ of E₀ has every one of them
+            weak = int(extended[: 2 * n].sum()) - certified
+            proved, leak = extended, weak_leak
     lits = proved[: 2 * n].reshape(2, n)
     ones = np.flatnonzero(lits[0])
     zeros = np.flatnonzero(lits[1])
@@ -270,7 +321,8 @@ def proved_fixings(ham: Hamiltonian, *, engine: FlowEngine = "auto") -> ProvedFi
         indices=idx,
         values=values,
         lower_bound=float(bound),
-        unproved=reached - int(lits.sum()),
+        unproved=max(0, reached - certified - weak),
+        weak=weak,
         flow_rounds=rounds,
         engine=eng,
         leak=math.ldexp(leak, -shift),

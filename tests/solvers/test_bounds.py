@@ -34,7 +34,7 @@ needs_roof = pytest.mark.skipif(not roof_duality_available(), reason="needs extr
 def _ground(ham: Hamiltonian) -> tuple[float, np.ndarray]:
     ys = all_assignments(ham.num_variables, ham.vartype)
     e = ham.energies(ys)
-    tol = 1e-9 * max(1.0, ham.l1_norm())
+    tol = 1e-9 * max(1.0, ham.to_spin().l1_norm())  # the exact backend's tie tolerance
     return float(e.min()), ys[e <= e.min() + tol]
 
 
@@ -110,8 +110,8 @@ def test_roof_duality_fixings_are_certified_where_the_librarys_are_wrong() -> No
     assert Pipeline.parse("fix(roof=false, method=roof_duality)").run(ham).ir.num_variables == 6
     with pytest.raises(PipelineError, match="method must be one of"):
         Pipeline.parse("fix(method=lp)")
-    with pytest.raises(PipelineError, match="weak persistencies"):
-        Pipeline.parse("fix(method=roof_duality, strict=false)")
+    with pytest.raises(PipelineError, match="needs method=roof_duality"):
+        Pipeline.parse("fix(strict=false)")
 
 
 def _sparse_problem(seed: int, n: int) -> Hamiltonian:
@@ -180,6 +180,54 @@ def test_certified_fixings_hold_on_any_hamiltonian(ham: Hamiltonian) -> None:
     assert found.lower_bound <= _ground(ham)[0] + 1e-9 * max(1.0, ham.l1_norm())
     for i, v in zip(found.indices.tolist(), found.values.tolist(), strict=True):
         assert np.all(states[:, i] == v)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 11), st.sampled_from([0.2, 0.5]), st.booleans())
+def test_weak_persistencies_keep_a_ground_state(
+    seed: int, n: int, density: float, gaussian: bool
+) -> None:
+    ham = _integer_problem(seed, n, density)
+    if gaussian:
+        rng = np.random.default_rng(seed)
+        ham = Hamiltonian(
+            rng.normal(size=n), ham.row, ham.col, rng.normal(size=ham.quad.size), vartype=SPIN
+        )
+    if seed % 2:
+        ham = ham.to_binary()
+    ground, states = _ground(ham)
+    strong = proved_fixings(ham)
+    found = {}
+    for engine in ("numba", "scipy"):
+        weak = proved_fixings(ham, strict=False, engine=engine)  # type: ignore[arg-type]
+        fixed = dict(zip(weak.indices.tolist(), weak.values.tolist(), strict=True))
+        # weak extends strong, and some ground state has every fixing at once
+        assert dict(zip(strong.indices.tolist(), strong.values.tolist(), strict=True)).items() <= (
+            fixed.items()
+        )
+        idx = np.fromiter(fixed, dtype=np.int64, count=len(fixed))
+        vals = np.fromiter(fixed.values(), dtype=np.int64, count=len(fixed))
+        assert np.any(np.all(states[:, idx] == vals, axis=1))
+        found[engine] = fixed
+    assert found["numba"] == found["scipy"]
+    out = Pipeline.parse("fix(method=roof_duality, strict=false)").run(ham)
+    details = out.records[0].details
+    assert details["roof_duality_proof"]["weak"] == len(found["numba"]) - len(strong.indices)
+    if out.ir.num_variables:
+        assert solve_exact(out.ir).ground_energy == pytest.approx(ground)
+    else:
+        assert out.ir.offset == pytest.approx(ground)
+
+
+def test_weak_persistencies_fix_a_free_spin_and_a_symmetric_pair() -> None:
+    # s0 is free (no terms), s1 s2 prefer to align (both ground states are symmetric): no
+    # strong persistency, but one ground state keeps weak fixings of every spin.
+    ham = Hamiltonian.from_ising([0.0, 0.0, 0.0, 1.0], {(1, 2): -1.0})
+    assert len(proved_fixings(ham).indices) == 1  # s3 = -1 only
+    weak = proved_fixings(ham, strict=False)
+    assert weak.indices.tolist() == [0, 1, 2, 3]
+    assert weak.values[1] == weak.values[2]
+    assert weak.values[3] == -1
+    assert weak.weak == 3
 
 
 def test_a_wrong_flow_is_refused_and_a_short_one_proves_nothing_false(
