@@ -5,7 +5,8 @@ flow they return respects every capacity and is conserved at every node, and pro
 from a flow that is not maximum):
 
 - ``numba`` (optional extra ``fast``, used when numba imports): Boykov–Kolmogorov augmenting
-  paths on 64-bit capacities (each at most :data:`CAPACITY_LIMIT` ``["numba"]`` = 2⁵²);
+  paths on sparse networks, Dinic on denser ones (:data:`_BK_MAX_DEGREE`), on 64-bit
+  capacities (each at most :data:`CAPACITY_LIMIT` ``["numba"]`` = 2⁵²);
 - ``scipy``: ``scipy.sparse.csgraph.maximum_flow`` (Dinic), whose capacities are 32-bit.
 
 Arcs are given once each as ``tail → head`` with a forward capacity and a backward capacity
@@ -36,6 +37,12 @@ FlowEngine = Literal["auto", "numba", "scipy"]
 #: The largest capacity (and flow value) each engine is given: scipy's flow is 32-bit; the numba
 #: engine's is 64-bit, kept to 2⁵² so that every flow and every sum of two is exact in float64.
 CAPACITY_LIMIT = {"numba": 1 << 52, "scipy": 1 << 30}
+#: The numba engine runs Boykov–Kolmogorov up to this mean number of arcs per node (in and out),
+#: Dinic above. An implication network has about ``d + 2`` per node for a mean coupling degree
+#: ``d``. Measured on random problems with 20,000 and 200,000 variables: ``d`` = 3–4, a 150×150
+#: lattice and Chimera C(16), BK 2–5× faster; ``d`` = 5 even at 20,000 and Dinic 1.9× faster at
+#: 200,000; ``d`` ≥ 6 and dense problems, Dinic 2–15× faster.
+_BK_MAX_DEGREE = 6.5
 
 _NUMBA: dict[str, Any] = {}
 
@@ -79,20 +86,31 @@ def _build_py(
     return start, to, rev, res, pos
 
 
-def _rooted_py(v: int, parent: Any, to: Any, s: int, t: int, mark: Any, now: int) -> bool:
-    """Whether ``v``'s chain of parents reaches a terminal (chains checked this round are
-    stamped with ``now`` and trusted)."""
+def _depth_py(v: int, parent: Any, to: Any, s: int, t: int, stamp: Any, dist: Any, now: int) -> int:
+    """Distance from ``v`` to its tree's terminal along parents, or ``-1`` when the chain ends
+    at an orphan. Chains checked since the last augmentation (``stamp == now``) are trusted;
+    the chain walked is stamped with its distances (Boykov–Kolmogorov's heuristic)."""
+    d = 0
     u = v
-    while u != s and u != t and mark[u] != now:
+    while True:
+        if u in (s, t):
+            break
+        if stamp[u] == now:
+            d += dist[u]
+            break
         pe = parent[u]
         if pe < 0:
-            return False
+            return -1
+        d += 1
         u = to[pe]
     u = v
-    while u != s and u != t and mark[u] != now:
-        mark[u] = now
+    k = d
+    while u != s and u != t and stamp[u] != now:
+        stamp[u] = now
+        dist[u] = k
+        k -= 1
         u = to[parent[u]]
-    return True
+    return d
 
 
 def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) -> int:
@@ -104,7 +122,8 @@ def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) 
     queue = np.empty(size, np.int64)
     queued = np.zeros(nodes, np.bool_)
     orphans = np.empty(nodes, np.int64)
-    mark = np.zeros(nodes, np.int64)
+    stamp = np.zeros(nodes, np.int64)
+    dist = np.zeros(nodes, np.int64)
     tree[s] = 1
     tree[t] = 2
     queue[0] = s
@@ -126,6 +145,8 @@ def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) 
                 if tree[q] == 0:
                     tree[q] = tree[p]
                     parent[q] = rev[e]
+                    stamp[q] = stamp[p]
+                    dist[q] = dist[p] + 1
                     if not queued[q]:
                         queue[(first + count) % size] = q
                         count += 1
@@ -184,15 +205,19 @@ def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) 
             o = orphans[orphan_count]
             side = tree[o]
             found = -1
+            nearest = nodes + 1
             for e in range(start[o], start[o + 1]):
                 q = to[e]
                 if tree[q] != side or (res[rev[e]] if side == 1 else res[e]) <= 0:
                     continue
-                if _rooted(q, parent, to, s, t, mark, now):
+                d = _depth(q, parent, to, s, t, stamp, dist, now)
+                if 0 <= d < nearest:
+                    nearest = d
                     found = e
-                    break
             if found >= 0:
                 parent[o] = found
+                stamp[o] = now
+                dist[o] = nearest + 1
                 continue
             for e in range(start[o], start[o + 1]):
                 q = to[e]
@@ -207,6 +232,70 @@ def _bk_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) 
                     orphans[orphan_count] = q
                     orphan_count += 1
             tree[o] = 0
+    return int(total)
+
+
+def _dinic_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: int) -> int:
+    """Dinic's maximum flow (level graphs, blocking flows by depth-first search with current-arc
+    pointers); ``res`` is updated in place."""
+    level = np.empty(nodes, np.int64)
+    arc = np.empty(nodes, np.int64)
+    queue = np.empty(nodes, np.int64)
+    path = np.empty(nodes, np.int64)  # edges from s to the current node
+    total = 0
+    while True:
+        level[:] = -1
+        level[s] = 0
+        queue[0] = s
+        first = 0
+        last = 1
+        while first < last:
+            u = queue[first]
+            first += 1
+            for e in range(start[u], start[u + 1]):
+                if res[e] > 0 and level[to[e]] < 0:
+                    level[to[e]] = level[u] + 1
+                    queue[last] = to[e]
+                    last += 1
+        if level[t] < 0:
+            break
+        for v in range(nodes):
+            arc[v] = start[v]
+        depth = 0
+        u = s
+        while True:
+            if u == t:
+                push = res[path[0]]
+                for d in range(1, depth):
+                    push = min(push, res[path[d]])
+                cut = depth
+                for d in range(depth):
+                    e = path[d]
+                    res[e] -= push
+                    res[rev[e]] += push
+                    if res[e] == 0 and d < cut:
+                        cut = d
+                total += push
+                depth = cut
+                u = s if depth == 0 else to[path[depth - 1]]
+                continue
+            moved = False
+            while arc[u] < start[u + 1]:
+                e = arc[u]
+                if res[e] > 0 and level[to[e]] == level[u] + 1:
+                    path[depth] = e
+                    depth += 1
+                    u = to[e]
+                    moved = True
+                    break
+                arc[u] += 1
+            if not moved:
+                if u == s:
+                    break
+                level[u] = -1  # a dead end for the rest of this phase
+                depth -= 1
+                u = s if depth == 0 else to[path[depth - 1]]
+                arc[u] += 1
     return int(total)
 
 
@@ -353,7 +442,7 @@ def _autarky_py(n: int, src: Any, dst: Any, live: Any, blocked: Any) -> Any:
     return out
 
 
-_rooted: Callable[..., bool] = _rooted_py
+_depth: Callable[..., int] = _depth_py
 
 
 def _load_numba() -> bool:
@@ -365,10 +454,11 @@ def _load_numba() -> bool:
     except Exception:  # ImportError, or a numba/numpy version mismatch raising at import
         _NUMBA["ok"] = False
         return False
-    global _rooted
-    _rooted = numba.njit(cache=True)(_rooted_py)
+    global _depth
+    _depth = numba.njit(cache=True)(_depth_py)
     _NUMBA["build"] = numba.njit(cache=True)(_build_py)
     _NUMBA["bk"] = numba.njit(cache=True)(_bk_py)
+    _NUMBA["dinic"] = numba.njit(cache=True)(_dinic_py)
     _NUMBA["reach"] = numba.njit(cache=True)(_reach_py)
     _NUMBA["autarky"] = numba.njit(cache=True)(_autarky_py)
     _NUMBA["ok"] = True
@@ -416,7 +506,8 @@ def max_flow(
     if engine == "numba":
         _load_numba()
         start, to, rev, res, pos = _NUMBA["build"](nodes, tail, head, cap_fwd, cap_bwd)
-        value = _NUMBA["bk"](nodes, start, to, rev, res, source, sink)
+        kernel = "bk" if 2 * tail.size <= _BK_MAX_DEGREE * nodes else "dinic"
+        value = _NUMBA[kernel](nodes, start, to, rev, res, source, sink)
         return cap_fwd - res[pos[0::2]], int(value)
     import scipy.sparse as sp
     from scipy.sparse.csgraph import maximum_flow

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from qevo_ir.solvers import maxflow
 from qevo_ir.solvers.maxflow import max_flow, reachable, resolve_engine
 
 
@@ -27,8 +28,14 @@ def _graph(seed: int, nodes: int, density: float) -> tuple[np.ndarray, ...]:
 def test_engines_find_the_same_maximum_flow(seed: int, nodes: int, density: float) -> None:
     tail, head, cap_f, cap_b = _graph(seed, nodes, density)
     values = []
-    for engine in ("numba", "scipy"):
-        flow, value = max_flow(nodes, tail, head, cap_f, cap_b, 0, nodes - 1, engine=engine)
+    default = maxflow._BK_MAX_DEGREE
+    # numba: Boykov-Kolmogorov and Dinic forced in turn; then scipy's Dinic
+    for engine, bk_max_degree in (("numba", 10**9), ("numba", 0), ("scipy", 0)):
+        maxflow._BK_MAX_DEGREE = bk_max_degree
+        try:
+            flow, value = max_flow(nodes, tail, head, cap_f, cap_b, 0, nodes - 1, engine=engine)
+        finally:
+            maxflow._BK_MAX_DEGREE = default
         assert np.all(flow <= cap_f)
         assert np.all(-flow <= cap_b)
         out = np.bincount(tail, flow, nodes) - np.bincount(head, flow, nodes)
@@ -41,7 +48,7 @@ def test_engines_find_the_same_maximum_flow(seed: int, nodes: int, density: floa
         dst = np.concatenate([head[res_f > 0], tail[res_b > 0]])
         assert not reachable(nodes, src, dst, 0, engine=engine)[nodes - 1]
         values.append(value)
-    assert values[0] == values[1]
+    assert values[0] == values[1] == values[2]
 
 
 def test_empty_and_disconnected_networks() -> None:
