@@ -20,14 +20,16 @@ term, and arc ``a``'s mirror (``v̄ → ū`` for ``u → v``) carries the other 
 mirrors. If ``S`` holds no literal with its complement (and not ``t``), set every literal of ``S``
 true in any assignment ``x``, giving ``x'``. A residual term can rise only if it joins ``S`` to a
 literal outside it — such terms have no residual arc in the graph, and their residuals sum to
-the *leak* ``λ``. If ``x`` has a literal ``ℓ ∈ S`` false, follow a path ``s → … → ℓ`` whose arcs all
-carry more than ``λ + 2ε + τ``: its first arc into a false literal is a term equal to 1 in ``x`` and
-0 in ``x'``, so ``f(x) ≥ f(x') + (path's arc − λ − 2ε) > f(x')`` and ``x`` is not a ground state.
+the *leak* ``λ``. If ``x`` has a literal ``ℓ ∈ S`` false, follow a path ``s → … → ℓ`` whose arcs
+all carry more than ``λ + 2ε + τ + ρ``: its first arc into a false literal is a term equal to 1
+in ``x`` and 0 in ``x'``, so ``f(x) ≥ f(x') + (path's arc − λ − 2ε) > f(x')``: ``x`` is not a
+ground state.
 Every literal so reached holds in every ground state (strong persistency). ``ε`` bounds the float
 rounding of the identity. The arcs must also clear ``τ``, the exact backend's tie tolerance
 (``1e-9·max(1, |offset| + Σ|h| + Σ|J|)`` of the SPIN form), so that every assignment with the
 opposite value lies more than ``τ`` above the ground energy: a fixing holds in every state the
-exact backend counts as a ground state, not only in the exact minimisers.
+exact backend counts as a ground state, not only in the exact minimisers; ``ρ`` bounds the
+float64 rounding of two evaluated energies, so the exact backend's computed energies agree.
 
 **Flow.** Capacities are scaled by ``2ᵏ`` and floored to the engine's integers
 (:mod:`qevo_ir.solvers.maxflow`); the engine's flow is checked (capacities, conservation),
@@ -187,7 +189,9 @@ def _checked(
     """Whether the engine's flow respects every capacity and is conserved with this value."""
     if flow.shape != net.tail.shape or np.any(flow > cap_fwd) or np.any(-flow > cap_bwd):
         return False
-    # net outflow per node, exact: flows are below 2⁵³, summed in three 22-bit limbs
+    # net outflow per node, exact: flows are below 2⁵³, summed in three 22-bit limbs (each
+    # limb's sums stay below 2⁵³); nodes of degree ≥ 2¹⁰, whose total could pass 2⁶³, again
+    # in Python integers
     limbs = (flow & 0x3FFFFF, (flow >> 22) & 0x3FFFFF, flow >> 44)
     balance = np.zeros(net.nodes, dtype=np.int64)
     for shift, limb in zip((0, 22, 44), limbs, strict=True):
@@ -195,7 +199,15 @@ def _checked(
         part = np.bincount(net.tail, w, net.nodes) - np.bincount(net.head, w, net.nodes)
         balance += part.astype(np.int64) << shift
     s = 2 * net.n
-    return bool(balance[s] == value and balance[s + 1] == -value and not balance[:s].any())
+    want = np.zeros(net.nodes, dtype=np.int64)
+    want[s], want[s + 1] = value, -value
+    degree = np.bincount(net.tail, minlength=net.nodes) + np.bincount(net.head, minlength=net.nodes)
+    for v in np.flatnonzero(degree >= 1 << 10).tolist():
+        out = sum(flow[net.tail == v].tolist()) - sum(flow[net.head == v].tolist())
+        if out != (value if v == s else -value if v == s + 1 else 0):
+            return False
+        balance[v] = want[v]
+    return bool(np.array_equal(balance, want))
 
 
 def _weak_literals(
@@ -249,9 +261,15 @@ def proved_fixings(
     deg = np.bincount(np.concatenate([binary.row, binary.col]), minlength=n).max(initial=0)
     l1 = float(np.abs(lin).sum() + np.abs(quad).sum())
     # ε: the coefficients' sums, the halves, C and the scaling (subnormals) ...
-    eps = _U * (int(deg) + 4) * l1 + (n + quad.size) * 2.0**-1074
-    # τ: the exact backend's tie tolerance; certified literals clear it too (module docstring)
-    tie = math.ldexp(_TIE * max(1.0, ham.to_spin().l1_norm()), shift)
+    eps = _U * (int(deg) + 4) * l1 + 2 * (n + quad.size) * 2.0**-1074
+    # τ: the exact backend's tie tolerance, and ρ: the float64 rounding of its energies (of the
+    # SPIN form: each within (n + m + 1)·u·(|offset| + l1) of the true value). Certified literals
+    # clear τ + ρ, so the opposite value sits above τ in the evaluated energies too.
+    spin_l1 = ham.to_spin().l1_norm()
+    rho = _U * (n + quad.size + 2) * spin_l1
+    with np.errstate(over="ignore"):
+        tie = float(np.ldexp(_TIE * max(1.0, spin_l1), shift))
+        rho = float(np.ldexp(rho, shift))
     fwd = net.cap.copy()
     bwd = np.zeros_like(fwd)
     limit = CAPACITY_LIMIT[eng]
@@ -267,9 +285,12 @@ def proved_fixings(
     while rounds < _MAX_ROUNDS:
         rounds += 1
         widest = max(room, float(fwd.max(initial=0.0)) if room <= 0 else 0.0)
-        k = int(np.clip(math.floor(math.log2(limit / widest)), -1000, 1000)) if widest > 0 else 0
-        cap_f = np.minimum(np.floor(np.ldexp(fwd, k)), limit).astype(np.int64)
-        cap_b = np.minimum(np.floor(np.ldexp(bwd, k)), limit).astype(np.int64)
+        k = 0
+        if widest > 0:
+            k = int(np.clip(math.floor(math.log2(limit) - math.log2(widest)), -1000, 1000))
+        with np.errstate(over="ignore"):
+            cap_f = np.minimum(np.floor(np.ldexp(fwd, k)), limit).astype(np.int64)
+            cap_b = np.minimum(np.floor(np.ldexp(bwd, k)), limit).astype(np.int64)
         flow, value = max_flow(net.nodes, net.tail, net.head, cap_f, cap_b, s, t, engine=eng)
         if not _checked(net, flow, value, cap_f, cap_b):
             raise RuntimeError(f"the {eng} max-flow engine returned an infeasible flow")
@@ -283,16 +304,16 @@ def proved_fixings(
         res_b = cap_b + flow
         graph_f = res_f + res_f[net.mirror] > 0
         graph_b = res_b + res_b[net.mirror] > 0
-        inside = _reach(net, graph_f, graph_b, eng)
-        lits = inside[: 2 * n].reshape(2, n)
-        consistent = not (inside[t] or np.any(lits[0] & lits[1]))
-        if not consistent:
-            # not a maximum flow of the integer network: nothing is certified from it
-            proved[:] = False
+        reach = _reach(net, graph_f, graph_b, eng)
+        lits = reach[: 2 * n].reshape(2, n)
+        if reach[t] or np.any(lits[0] & lits[1]):
+            # not a maximum flow of the integer network: nothing more is certified from it
+            # (an earlier round's certificate stands on its own: its flow was checked)
             break
+        inside, consistent = reach, True
         reached = int(lits.sum())
         leak = _leak(net, inside, fwd, bwd)
-        bar = leak + 2.0 * eps + tie
+        bar = leak + 2.0 * eps + tie + rho
         w_f = fwd + fwd[net.mirror]
         w_b = bwd + bwd[net.mirror]
         proved = _reach(net, graph_f & (w_f > bar), graph_b & (w_b > bar), eng)
@@ -305,7 +326,8 @@ def proved_fixings(
     if not strict and consistent:
         extended = inside | _weak_literals(net, inside, graph_f, graph_b, eng)
         weak_leak = _leak(net, extended, fwd, bwd)
-        if weak_leak + 2.0 * eps <= tie:  # some state within τ of E₀ has every one of them
+        # some state within τ − ρ of E₀ has every one of them
+        if weak_leak + 2.0 * eps + rho <= tie:
             weak = int(extended[: 2 * n].sum()) - certified
             proved, leak = extended, weak_leak
     lits = proved[: 2 * n].reshape(2, n)
@@ -316,7 +338,12 @@ def proved_fixings(
     order = np.argsort(idx, kind="stable")
     idx, bits = idx[order], bits[order]
     values = (2 * bits - 1).astype(np.int8) if ham.vartype is SPIN else bits
-    bound = math.ldexp(net.const + math.fsum(flows) - eps, -shift) + binary.offset
+    # C + F − ε, scaled back; then the SPIN → BINARY conversion's rounding (offset included)
+    with np.errstate(over="ignore"):
+        bound = float(np.ldexp(net.const + math.fsum(flows) - eps, -shift)) + binary.offset
+        bound -= _U * (n + quad.size + 4) * (spin_l1 + binary.l1_norm())
+    if math.isnan(bound):
+        bound = -math.inf
     return ProvedFixings(
         indices=idx,
         values=values,
@@ -325,6 +352,6 @@ def proved_fixings(
         weak=weak,
         flow_rounds=rounds,
         engine=eng,
-        leak=math.ldexp(leak, -shift),
+        leak=float(np.ldexp(leak, -shift)),
         seconds=time.perf_counter() - start,
     )

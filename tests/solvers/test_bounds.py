@@ -230,6 +230,31 @@ def test_weak_persistencies_fix_a_free_spin_and_a_symmetric_pair() -> None:
     assert weak.weak == 3
 
 
+@pytest.mark.parametrize("engine", ["numba", "scipy"])
+def test_certified_fixings_at_the_edges_of_float64(engine: str) -> None:
+    # found by review: each crashed, or gave a bound above the ground energy, or fixed a spin
+    # whose other value the exact backend's float energies put within the tie tolerance
+    cases = [
+        Hamiltonian([1e-300, 1.0, 1.0], [1], [2], [1.0], vartype=SPIN),  # a tiny field
+        Hamiltonian([1e-318], vartype=SPIN),  # every coefficient subnormal
+        Hamiltonian.from_ising([0.0] * 4, {(i, j): 2e307 for i in range(4) for j in range(i)}),
+        Hamiltonian.from_ising([-1.3], {}, offset=2490000000000000.5),
+        Hamiltonian.from_ising([0.0005000000200501253], {}, offset=1e6),
+    ]
+    for ham in cases:
+        ground, states = _ground(ham)
+        for strict in (True, False):
+            found = proved_fixings(ham, strict=strict, engine=engine)  # type: ignore[arg-type]
+            assert found.lower_bound <= ground
+            idx, vals = found.indices, found.values
+            if strict:
+                for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+                    assert np.all(states[:, i] == v)
+            elif len(idx):
+                assert np.any(np.all(states[:, idx] == vals, axis=1))
+        Pipeline.parse("fix(method=roof_duality)").run(ham)
+
+
 def test_a_wrong_flow_is_refused_and_a_short_one_proves_nothing_false(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

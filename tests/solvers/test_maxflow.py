@@ -70,3 +70,40 @@ def test_engine_names() -> None:
     assert resolve_engine("auto") in {"numba", "scipy"}
     with pytest.raises(ValueError, match="must be auto, numba or scipy"):
         resolve_engine("glpk")  # type: ignore[arg-type]
+
+
+def test_scipy_capacities_leave_room_for_a_backward_flow() -> None:
+    # found by review: at 2**30, a backward capacity plus a forward flow overflowed scipy's
+    # 32-bit residuals and the flow came back short by one
+    big = maxflow.CAPACITY_LIMIT["scipy"]
+    arcs = [(0, 1, big, 0), (1, 2, big, big), (2, 3, big, 0), (0, 4, 1, 0), (4, 5, 1, 0)]
+    arcs += [(5, 6, 1, 0), (6, 2, 1, 0), (1, 7, 1, 0), (7, 8, 1, 0), (8, 9, 1, 0), (9, 3, 1, 0)]
+    tail, head, cap_f, cap_b = (np.array(x, dtype=np.int64) for x in zip(*arcs, strict=True))
+    values = {max_flow(10, tail, head, cap_f, cap_b, 0, 3, engine=e)[1] for e in ("numba", "scipy")}
+    assert values == {big + 1}
+
+
+def test_a_hub_runs_dinic() -> None:
+    # a star: Boykov-Kolmogorov would rescan the hub's adjacency after every augmentation
+    n = 2000
+    tail = np.concatenate([np.zeros(n, np.int64), np.arange(1, n + 1)])
+    head = np.concatenate([np.arange(1, n + 1), np.full(n, n + 1)])
+    cap = np.ones(2 * n, np.int64)
+    calls: list[str] = []
+    maxflow._load_numba()
+    kernels = dict(maxflow._NUMBA)
+    try:
+        for name in ("bk", "dinic"):
+            maxflow._NUMBA[name] = lambda *a, _n=name, **k: calls.append(_n) or kernels[_n](*a, **k)
+        hub = np.concatenate([tail, np.ones(n - 1, np.int64)])
+        spoke = np.concatenate([head, np.arange(2, n + 1)])
+        both = np.concatenate([cap, np.ones(n - 1, np.int64)])
+        value = max_flow(n + 2, hub, spoke, both, np.zeros_like(both), 0, n + 1, engine="numba")[1]
+        assert value == n
+        assert calls == ["dinic"]
+        assert (
+            max_flow(n + 2, tail, head, cap, np.zeros_like(cap), 0, n + 1, engine="numba")[1] == n
+        )
+        assert calls == ["dinic", "bk"]
+    finally:
+        maxflow._NUMBA.update(kernels)
