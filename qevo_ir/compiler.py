@@ -593,7 +593,7 @@ def _certify(
 
     A backend's own bound is kept when it is about ``src`` itself; after a pipeline it is about
     the compiled IR (kept as ``ir_lower_bound``) and a cheap bound on ``src`` is computed
-    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, else the trivial bound; for a
+    (``qevo_ir.solvers.bounds.lower_bound``: roof duality, the library's or qevo's own; for a
     polynomial its trivial bound).
     """
     from qevo_ir.solvers.bounds import certificate, lower_bound, trivial_bound

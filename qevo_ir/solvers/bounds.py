@@ -5,7 +5,8 @@ Every result of :func:`qevo_ir.solve` carries ``lower_bound``, ``gap`` and
 (``exact``, ``tree``, ``mip``); for the others :func:`lower_bound` gives a cheap one:
 
 - ``roof_duality``: the roof-duality bound (the LP relaxation of the posiform, by max-flow) from
-  ``dwave-preprocessing`` (extra ``roof``), when it is installed;
+  ``dwave-preprocessing`` (extra ``roof``) when it is installed, else from qevo's own maximum
+  flow (:func:`qevo_ir.solvers.persistency.proved_fixings`, numpy and scipy);
 - ``trivial``: ``offset - Σ|h| - Σ|J|`` on the exact SPIN form (every term at its lowest),
   numpy only.
 """
@@ -144,20 +145,26 @@ def _scaled_bqm(binary: Hamiltonian) -> tuple[Any, int]:
 def lower_bound(
     ham: Hamiltonian, *, method: Literal["auto", "roof_duality", "trivial"] = "auto"
 ) -> LowerBound:
-    """A cheap lower bound on the ground energy: roof duality when available (``auto``), else
-    the trivial bound; ``roof_duality`` requires the extra."""
+    """A cheap lower bound on the ground energy: roof duality (``auto``, ``roof_duality``;
+    dwave-preprocessing's when the extra is installed, else qevo's own max flow), or the trivial
+    bound (``trivial``). Roof duality's is never below the trivial bound (the larger is kept)."""
     if method not in BOUND_METHODS:
         raise ValidationError(
             f"lower bound method must be one of {', '.join(BOUND_METHODS)}, got {method!r}"
         )
     start = time.perf_counter()
-    if method == "roof_duality" or (method == "auto" and roof_duality_available()):
-        roof = roof_duality(ham)
-        # Roof duality is at least as tight as the trivial bound in exact arithmetic; keep the
-        # larger so that the slack never makes it worse.
-        value = max(roof.lower_bound, trivial_bound(ham))
-        return LowerBound(value, "roof_duality", time.perf_counter() - start)
-    return LowerBound(trivial_bound(ham), "trivial", time.perf_counter() - start)
+    if method == "trivial":
+        return LowerBound(trivial_bound(ham), "trivial", time.perf_counter() - start)
+    if roof_duality_available():
+        roof = roof_duality(ham).lower_bound
+    else:
+        from qevo_ir.solvers.persistency import proved_fixings
+
+        roof = proved_fixings(ham).lower_bound
+    # Roof duality is at least as tight as the trivial bound in exact arithmetic; keep the
+    # larger so that the slack never makes it worse.
+    value = max(roof, trivial_bound(ham))
+    return LowerBound(value, "roof_duality", time.perf_counter() - start)
 
 
 def certificate(best_energy: float | None, bound: float, source: str) -> dict[str, object]:
