@@ -304,8 +304,9 @@ def _dinic_py(nodes: int, start: Any, to: Any, rev: Any, res: Any, s: int, t: in
     return int(total)
 
 
-def _reach_py(nodes: int, src: Any, dst: Any, source: int) -> Any:
-    """Nodes reached from ``source`` along the edges ``src[e] → dst[e]`` (breadth first)."""
+def _adjacency_py(nodes: int, src: Any, dst: Any) -> tuple[Any, Any]:
+    """Compressed adjacency of the edges ``src[e] → dst[e]``: node ``u``'s heads are
+    ``to[start[u]:start[u + 1]]`` (a counting sort)."""
     start = np.zeros(nodes + 1, np.int64)
     for e in range(src.size):
         start[src[e] + 1] += 1
@@ -316,6 +317,12 @@ def _reach_py(nodes: int, src: Any, dst: Any, source: int) -> Any:
     for e in range(src.size):
         to[fill[src[e]]] = dst[e]
         fill[src[e]] += 1
+    return start, to
+
+
+def _reach_py(nodes: int, src: Any, dst: Any, source: int) -> Any:
+    """Nodes reached from ``source`` along the edges ``src[e] → dst[e]`` (breadth first)."""
+    start, to = _adjacency(nodes, src, dst)
     seen = np.zeros(nodes, np.bool_)
     queue = np.empty(nodes, np.int64)
     seen[source] = True
@@ -341,16 +348,7 @@ def _autarky_py(n: int, src: Any, dst: Any, live: Any, blocked: Any) -> Any:
     component is set true when it holds no literal with its complement, none ``blocked``, and
     every edge out of it enters a true component; its complement component is set false."""
     size = 2 * n
-    start = np.zeros(size + 1, np.int64)
-    for e in range(src.size):
-        start[src[e] + 1] += 1
-    for v in range(size):
-        start[v + 1] += start[v]
-    fill = start[:-1].copy()
-    to = np.empty(src.size, np.int64)
-    for e in range(src.size):
-        to[fill[src[e]]] = dst[e]
-        fill[src[e]] += 1
+    start, to = _adjacency(size, src, dst)
     index = -np.ones(size, np.int64)
     low = np.zeros(size, np.int64)
     on_stack = np.zeros(size, np.bool_)
@@ -448,6 +446,7 @@ def _autarky_py(n: int, src: Any, dst: Any, live: Any, blocked: Any) -> Any:
 
 
 _depth: Callable[..., int] = _depth_py
+_adjacency: Callable[..., tuple[Any, Any]] = _adjacency_py
 
 
 def _load_numba() -> bool:
@@ -459,8 +458,9 @@ def _load_numba() -> bool:
     except Exception:  # ImportError, or a numba/numpy version mismatch raising at import
         _NUMBA["ok"] = False
         return False
-    global _depth
+    global _depth, _adjacency
     _depth = numba.njit(cache=True)(_depth_py)
+    _adjacency = numba.njit(cache=True)(_adjacency_py)
     _NUMBA["build"] = numba.njit(cache=True)(_build_py)
     _NUMBA["bk"] = numba.njit(cache=True)(_bk_py)
     _NUMBA["dinic"] = numba.njit(cache=True)(_dinic_py)
