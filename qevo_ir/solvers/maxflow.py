@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 __all__ = [
     "CAPACITY_LIMIT",
+    "Engine",
     "FlowEngine",
     "autarky",
     "max_flow",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 FlowEngine = Literal["auto", "numba", "scipy"]
+#: An engine once resolved (:func:`resolve_engine`).
+Engine = Literal["numba", "scipy"]
 
 #: The largest capacity (and flow value) each engine is given: scipy's flow is 32-bit; the numba
 #: engine's is 64-bit, kept to 2⁵² so that every flow and every sum of two is exact in float64
@@ -404,18 +407,8 @@ def _autarky_py(n: int, src: Any, dst: Any, live: Any, blocked: Any) -> Any:
                 u = call_node[depth - 1]
                 if low[v] < low[u]:
                     low[u] = low[v]
-    first = np.zeros(count + 1, np.int64)
-    for v in range(size):
-        if comp[v] >= 0:
-            first[comp[v] + 1] += 1
-    for c in range(count):
-        first[c + 1] += first[c]
-    place = first[:-1].copy()
-    members = np.empty(first[count], np.int64)
-    for v in range(size):
-        if comp[v] >= 0:
-            members[place[comp[v]]] = v
-            place[comp[v]] += 1
+    placed = np.nonzero(comp >= 0)[0]
+    first, members = _adjacency(count, comp[placed], placed)  # each component's literals
     state = np.zeros(count, np.int8)  # 0 open, 1 true, 2 false, 3 cannot be true
     for c in range(count):
         if state[c] != 0:
@@ -475,7 +468,7 @@ def numba_available() -> bool:
     return _load_numba()
 
 
-def resolve_engine(engine: FlowEngine = "auto") -> Literal["numba", "scipy"]:
+def resolve_engine(engine: FlowEngine = "auto") -> Engine:
     """The engine ``engine`` means: ``auto`` is numba when it imports, else scipy."""
     if engine == "auto":
         return "numba" if _load_numba() else "scipy"
@@ -495,7 +488,7 @@ def max_flow(
     source: int,
     sink: int,
     *,
-    engine: Literal["numba", "scipy"],
+    engine: Engine,
 ) -> tuple[npt.NDArray[np.int64], int]:
     """A maximum ``source → sink`` flow: the net flow ``tail → head`` of every arc and the value.
 
@@ -536,7 +529,7 @@ def reachable(
     dst: npt.NDArray[np.int64],
     source: int,
     *,
-    engine: Literal["numba", "scipy"],
+    engine: Engine,
 ) -> npt.NDArray[np.bool_]:
     """Which nodes the edges ``src[e] → dst[e]`` reach from ``source``."""
     src = np.ascontiguousarray(src, dtype=np.int64)
@@ -561,7 +554,7 @@ def autarky(
     live: npt.NDArray[np.bool_],
     blocked: npt.NDArray[np.bool_],
     *,
-    engine: Literal["numba", "scipy"],
+    engine: Engine,
 ) -> npt.NDArray[np.bool_]:
     """Literals set true by :func:`_autarky_py` (the scipy engine runs the same kernel in
     Python: linear time, slower)."""

@@ -51,7 +51,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +58,7 @@ import numpy.typing as npt
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.solvers.maxflow import (
     CAPACITY_LIMIT,
+    Engine,
     FlowEngine,
     autarky,
     max_flow,
@@ -76,8 +76,6 @@ _MAX_ROUNDS = 4
 #: Energies within this fraction of ``max(1, |offset| + Σ|h| + Σ|J|)`` (SPIN form) of the ground
 #: energy are ground states to the exact backend; a certified fixing holds in all of them.
 _TIE = 1e-9
-
-Engine = Literal["numba", "scipy"]
 
 
 @dataclass(frozen=True)
@@ -149,14 +147,31 @@ def _network(
     )
 
 
+def _edges(
+    net: _Network, fwd: npt.NDArray[np.bool_], bwd: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The arcs marked ``fwd`` (tail → head) and ``bwd`` (head → tail), as sources and heads."""
+    return (
+        np.concatenate([net.tail[fwd], net.head[bwd]]),
+        np.concatenate([net.head[fwd], net.tail[bwd]]),
+    )
+
+
 def _reach(
     net: _Network, fwd: npt.NDArray[np.bool_], bwd: npt.NDArray[np.bool_], engine: Engine
 ) -> npt.NDArray[np.bool_]:
-    """Nodes reached from ``s`` along the arcs marked ``fwd`` (tail → head) and ``bwd``
-    (head → tail)."""
-    src = np.concatenate([net.tail[fwd], net.head[bwd]])
-    dst = np.concatenate([net.head[fwd], net.tail[bwd]])
-    return reachable(net.nodes, src, dst, 2 * net.n, engine=engine)
+    """Nodes reached from ``s`` along the arcs marked ``fwd`` and ``bwd`` (:func:`_edges`)."""
+    return reachable(net.nodes, *_edges(net, fwd, bwd), 2 * net.n, engine=engine)
+
+
+def _complements(net: _Network, true: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The nodes that are false when every node of ``true`` is: ``x̄ᵢ`` for ``xᵢ``, and the sink
+    ``t = s̄`` for the source."""
+    n = net.n
+    comp = np.concatenate([np.arange(n, 2 * n), np.arange(n), [2 * n + 1, 2 * n]])
+    false = np.zeros(net.nodes, dtype=bool)
+    false[comp[true]] = True
+    return false
 
 
 def _leak(
@@ -165,11 +180,7 @@ def _leak(
 ) -> float:  # fmt: skip
     """Residual of the terms that can rise when every literal of ``inside`` is set true: a term
     ``[u ∧ ¬v]`` with ``u`` or ``v̄`` inside and neither ``v`` nor ``ū`` inside."""
-    n = net.n
-    comp = np.concatenate([np.arange(n, 2 * n), np.arange(n), [2 * n + 1, 2 * n]])
-    out = comp[inside.nonzero()[0]]  # literals set false
-    false = np.zeros(net.nodes, dtype=bool)
-    false[out] = True
+    false = _complements(net, inside)
 
     def rises(u: npt.NDArray[np.int64], v: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         return (inside[u] | false[v]) & ~inside[v] & ~false[u]
@@ -204,9 +215,9 @@ def _checked(
     degree = np.bincount(net.tail, minlength=net.nodes) + np.bincount(net.head, minlength=net.nodes)
     for v in np.flatnonzero(degree >= 1 << 10).tolist():
         out = sum(flow[net.tail == v].tolist()) - sum(flow[net.head == v].tolist())
-        if out != (value if v == s else -value if v == s + 1 else 0):
+        if out != want[v]:
             return False
-        balance[v] = want[v]
+        balance[v] = out
     return bool(np.array_equal(balance, want))
 
 
@@ -221,14 +232,10 @@ def _weak_literals(
     closed in the residual graph (``maxflow.autarky``); node mask over the whole network."""
     n = net.n
     size = 2 * n
-    src = np.concatenate([net.tail[graph_f], net.head[graph_b]])
-    dst = np.concatenate([net.head[graph_f], net.tail[graph_b]])
-    true = inside.copy()
-    false = np.zeros(net.nodes, dtype=bool)
-    false[: 2 * n] = np.concatenate([inside[n:size], inside[:n]])
-    false[size + 1] = True  # the sink is the constant false literal
+    src, dst = _edges(net, graph_f, graph_b)
+    false = _complements(net, inside)  # the sink included: ``inside`` holds the source
     live = np.zeros(net.nodes, dtype=bool)
-    live[:size] = ~(true[:size] | false[:size])
+    live[:size] = ~(inside[:size] | false[:size])
     keep = live[src]
     src, dst = src[keep], dst[keep]
     blocked = np.zeros(size, dtype=bool)
@@ -330,13 +337,9 @@ def proved_fixings(
         if weak_leak + 2.0 * eps + rho <= tie:
             weak = int(extended[: 2 * n].sum()) - certified
             proved, leak = extended, weak_leak
-    lits = proved[: 2 * n].reshape(2, n)
-    ones = np.flatnonzero(lits[0])
-    zeros = np.flatnonzero(lits[1])
-    idx = np.concatenate([ones, zeros]).astype(np.int64)
-    bits = np.concatenate([np.ones(ones.size, np.int8), np.zeros(zeros.size, np.int8)])
-    order = np.argsort(idx, kind="stable")
-    idx, bits = idx[order], bits[order]
+    lits = proved[: 2 * n].reshape(2, n)  # xᵢ true, x̄ᵢ true (never both)
+    idx = np.flatnonzero(lits[0] | lits[1]).astype(np.int64)
+    bits = lits[0][idx].astype(np.int8)
     values = (2 * bits - 1).astype(np.int8) if ham.vartype is SPIN else bits
     # C + F − ε, scaled back; then the SPIN → BINARY conversion's rounding (offset included)
     with np.errstate(over="ignore"):
