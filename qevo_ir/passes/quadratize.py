@@ -10,6 +10,7 @@ are chosen greedily by how many high-degree terms share them (most first, as dim
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,14 @@ import numpy.typing as npt
 from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
-from qevo_ir.polynomial import IDEMPOTENT, PolynomialHamiltonian, canonical_terms
+from qevo_ir.passes.pair_cover import certify_components
+from qevo_ir.polynomial import (
+    IDEMPOTENT,
+    INVOLUTIVE,
+    MAX_EXPANDED_DEGREE,
+    PolynomialHamiltonian,
+    canonical_terms,
+)
 from qevo_ir.variables import VariableTable
 from qevo_ir.vartypes import BINARY, SPIN, binary_to_spin
 
@@ -36,8 +44,12 @@ _MARGIN = 1e-6
 class Quadratize(CompilerPass):
     """Reduce k-local terms to quadratic with certified auxiliary product variables.
 
-    No options. A polynomial of degree <= 2 passes through unchanged (exactly); a SPIN polynomial
-    of higher degree is first converted exactly to BINARY.
+    A polynomial of degree <= 2 passes through unchanged (exactly). Higher degrees get binary
+    products (a SPIN source converted exactly to BINARY) or, for SPIN sources where that needs
+    fewer auxiliaries, spin products. Option ``match_dimod`` (default true): where the count is
+    not certified against every run of ``dimod.make_quadratic``, replay dimod's rule on the input's
+    own term order and keep it when it needs fewer (then never above dimod on that order; costs
+    about what dimod's reduction does). ``false`` skips the replay.
     """
 
     name = "quadratize"
@@ -45,10 +57,12 @@ class Quadratize(CompilerPass):
     output_type = "Hamiltonian"
     exact = True
 
+    match_dimod: bool = True
+
     def apply(self, ir: Any) -> PassOutput:
         if not isinstance(ir, PolynomialHamiltonian):
             raise ValidationError(f"quadratize takes a PolynomialHamiltonian, got {type(ir)}")
-        return quadratize(ir)
+        return quadratize(ir, match_dimod=self.match_dimod)
 
 
 def _reduce(
@@ -56,7 +70,11 @@ def _reduce(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
     """Greedy pair substitution on a ``(T, D)`` matrix of ascending variables padded with −1 at
     the end. Returns the reduced matrix (every row ≤ 2 entries), the ``(K, 2)`` pairs of the
-    auxiliaries ``n, n+1, …`` and the round (batch) sizes."""
+    auxiliaries ``n, n+1, …`` and the round (batch) sizes.
+
+    Pairs are indexed (sorted, grouped) once and again only after a round that left some term of
+    degree > 2: a cubic term leaves when reduced, so the cubic terms that stay keep their pairs'
+    indices, and all-cubic inputs are indexed once."""
     mat = mat.copy()
     pairs: list[npt.NDArray[np.int64]] = []
     rounds: list[int] = []
@@ -64,48 +82,33 @@ def _reduce(
     D = mat.shape[1]
     pos_p, pos_q = np.triu_indices(D, k=1)
     big = np.int64(n + mat.shape[0] * D + 2)
-    while True:
-        deg = (mat != _SENT).sum(axis=1)
-        high = np.flatnonzero(deg > 2)
-        if not len(high):
-            break
-        sub = mat[high]
-        a, b = sub[:, pos_p], sub[:, pos_q]
-        valid = (a != _SENT) & (b != _SENT)
-        keys = np.where(valid, a * big + b, _BIG)  # (T, P): invalid pairs sort last
-        flat = keys.reshape(-1)
-        order = np.argsort(flat)
-        srt = flat[order]
-        first = np.ones(len(srt), dtype=bool)
-        first[1:] = srt[1:] != srt[:-1]
-        group = np.cumsum(first) - 1
-        inv = np.empty(len(flat), dtype=np.int64)
-        inv[order] = group
-        nvalid = int(np.searchsorted(srt, _BIG))
-        starts = np.flatnonzero(first[:nvalid])
-        uniq = srt[starts]
-        counts = np.diff(np.append(starts, nvalid))
-        inv2: Any = np.minimum(inv, len(uniq)).reshape(keys.shape)  # invalid: len(uniq)
-        mx = counts.max()
-        counts_ext = np.append(counts, 0)
+    high = np.flatnonzero((mat != _SENT).sum(axis=1) > 2)
+    uniq, inv2 = _index_pairs(mat[high], pos_p, pos_q, big)
+    live = np.arange(len(high))
+    while len(live):
+        L = len(uniq)
+        here = inv2[live]
+        counts_ext = np.bincount(here.reshape(-1), minlength=L + 1)
+        counts_ext[L] = 0
+        mx = counts_ext.max()
         # Tie-break among the most shared pairs: least damage first (damage = the occurrences of
         # the other pairs in its terms, which taking it strands), then smallest key.
-        cnt = counts_ext[inv2]
+        cnt = counts_ext[here]
         valid = cnt > 0
         load = np.broadcast_to(cnt.sum(axis=1, keepdims=True) - cnt, cnt.shape)
-        damage = np.bincount(inv2[valid], weights=load[valid], minlength=len(uniq))
+        damage = np.bincount(here[valid], weights=load[valid], minlength=L)
         if not damage_first:
             damage[:] = 0.0
-        prio = np.empty(len(uniq) + 1, dtype=np.int64)
-        prio[np.lexsort((np.arange(len(uniq)), damage))] = np.arange(len(uniq))
-        prio[-1] = len(uniq)
-        rank = np.where(cnt == mx, prio[inv2], len(uniq))
+        top = np.flatnonzero(counts_ext[:L] == mx)  # only the most shared pairs are ranked
+        prio = np.full(L + 1, L, dtype=np.int64)
+        prio[top[np.lexsort((top, damage[top]))]] = np.arange(len(top))
+        rank = np.where(cnt == mx, prio[here], L)
         best = rank.argmin(axis=1)
-        choice = np.where(rank.min(axis=1) < len(uniq), inv2[np.arange(len(inv2)), best], len(uniq))
-        has = choice < len(uniq)
-        usage = np.bincount(choice[has], minlength=len(uniq))
+        choice = np.where(rank.min(axis=1) < L, here[np.arange(len(here)), best], L)
+        has = choice < L
+        usage = np.bincount(choice[has], minlength=L)
         accepted = np.flatnonzero(usage == mx)
-        newid = np.full(len(uniq), -1, dtype=np.int64)
+        newid = np.full(L, -1, dtype=np.int64)
         newid[accepted] = nxt + np.arange(len(accepted))
         nxt += len(accepted)
         pairs.append(np.stack([uniq[accepted] // big, uniq[accepted] % big], axis=1))
@@ -114,15 +117,48 @@ def _reduce(
         rows = rows[newid[choice[rows]] >= 0]
         aux = newid[choice[rows]]
         pa, pb = uniq[choice[rows]] // big, uniq[choice[rows]] % big
-        r = mat[high[rows]]
+        where = high[live[rows]]
+        r = mat[where]
         r = np.where((r == pa[:, None]) | (r == pb[:, None]) | (r == _SENT), _BIG, r)
         r.sort(axis=1)
         # the auxiliary is larger than every variable present: it goes right after them
         r[np.arange(len(r)), (r != _BIG).sum(axis=1)] = aux
         r[r == _BIG] = _SENT
-        mat[high[rows]] = r
+        mat[where] = r
+        if ((r != _SENT).sum(axis=1) > 2).any():  # new pairs (with the products): index again
+            high = np.flatnonzero((mat != _SENT).sum(axis=1) > 2)
+            uniq, inv2 = _index_pairs(mat[high], pos_p, pos_q, big)
+            live = np.arange(len(high))
+        else:  # the reduced rows left; the others keep their pairs' indices
+            done = np.zeros(len(live), dtype=bool)
+            done[rows] = True
+            live = live[~done]
     pair_arr = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     return mat, pair_arr, rounds
+
+
+def _index_pairs(
+    sub: npt.NDArray[np.int64],
+    pos_p: npt.NDArray[np.int64],
+    pos_q: npt.NDArray[np.int64],
+    big: np.int64,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The sorted distinct pair keys of the rows ``sub`` and each row's pairs as indices into
+    them (``len(uniq)`` where a position holds no pair)."""
+    a, b = sub[:, pos_p], sub[:, pos_q]
+    valid = (a != _SENT) & (b != _SENT)
+    keys = np.where(valid, a * big + b, _BIG)  # (T, P): invalid pairs sort last
+    flat = keys.reshape(-1)
+    order = np.argsort(flat)
+    srt = flat[order]
+    first = np.ones(len(srt), dtype=bool)
+    first[1:] = srt[1:] != srt[:-1]
+    group = np.cumsum(first) - 1
+    inv = np.empty(len(flat), dtype=np.int64)
+    inv[order] = group
+    nvalid = int(np.searchsorted(srt, _BIG))
+    uniq = srt[np.flatnonzero(first[:nvalid])]
+    return uniq, np.minimum(inv, len(uniq)).reshape(keys.shape)
 
 
 #: Inputs with at most this many terms of degree >= 3 also try the one-pair-at-a-time greedy.
@@ -210,18 +246,23 @@ def _reduce_sequential(
 
 
 def _reduce_dimod_rule(
-    mat: npt.NDArray[np.int64], n: int, salt: str = ""
+    mat: npt.NDArray[np.int64], n: int, salt: str = "", labels: Sequence[Any] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
-    """The pair choices of ``dimod.reduce_binary_polynomial`` (``make_quadratic``) replayed on the
-    same data structures: sets of frozenset pairs keyed by how many terms share them, product
-    variables named ``"u*v"``. Its choices follow the sets' order, so (like dimod's own count)
-    they can change with Python's string hashing; as a candidate it makes our count no larger
-    than dimod's whenever dimod sees the same terms in the same order. ``salt`` appended to the
-    product names gives other, equally valid set orders (more candidates). Small inputs only."""
+    """The pair choices of ``dimod.reduce_binary_polynomial`` (``make_quadratic``) replayed step
+    for step: the same frozensets of the same labels built in the same order (the rows of ``mat``
+    in order, each from its ascending tuple, as ``BinaryPolynomial(poly.to_terms())`` builds
+    them), the same sets of pairs keyed by how many terms share them, popped the same way, and
+    product variables named ``"u*v"`` against the same set of used labels. With ``salt=""`` and
+    the polynomial's ``labels`` it makes exactly dimod's choices on ``poly.to_terms()`` in the
+    same process (its choices follow Python's set order, which depends on string hashing). A
+    ``salt`` appended to the product names gives other, equally valid set orders (more
+    candidates). A Python loop over substitutions, as dimod's."""
     from collections import defaultdict
 
-    terms = [frozenset(r[r != _SENT].tolist()) for r in mat]
-    variables: set[Any] = set(range(n))
+    names: Sequence[Any] = range(n) if labels is None else labels
+    terms = [frozenset(tuple(names[i] for i in r[r != _SENT].tolist())) for r in mat]
+    variables: set[Any] = set().union(*terms)
+    where = {lab: i for i, lab in enumerate(names)}
     idx: defaultdict[frozenset[Any], dict[frozenset[Any], int]] = defaultdict(dict)
     pair: frozenset[Any]
     final: dict[int, frozenset[Any]] = {}
@@ -236,7 +277,8 @@ def _reduce_dimod_rule(
     pairs: list[tuple[int, int]] = []
 
     def index(label: Any) -> int:
-        return created[label] if isinstance(label, str) else int(label)
+        got = created.get(label) if isinstance(label, str) else None
+        return where[label] if got is None else got
 
     while idx:
         new_pairs = set()
@@ -254,9 +296,10 @@ def _reduce_dimod_rule(
         created[prod] = n + len(pairs)
         a, b = sorted((index(u), index(v)))
         pairs.append((a, b))
+        prod_set = {prod}
         for old_term, t in users.items():
             common = old_term - pair
-            new_term = common | {prod}
+            new_term = common | prod_set
             for old_pair in map(frozenset, itertools.product(pair, common)):
                 count = len(idx[old_pair])
                 bucket = que[count]
@@ -391,72 +434,134 @@ def _with_auxiliaries(variables: VariableTable, k: int) -> VariableTable:
     return VariableTable.trusted([*labels, *aux])
 
 
-def quadratize(poly: PolynomialHamiltonian) -> PassOutput:
-    """The quadratize pass as a function (see :class:`Quadratize`)."""
-    if poly.degree <= 2:
-        return PassOutput(ir=poly.to_hamiltonian(), details={"auxiliary_variables": 0})
-    src_vartype = poly.vartype
-    b = poly.to_binary()
-    n = b.num_variables
-    ptr, idx, coef = b.term_ptr, b.term_vars, b.coeffs
+_BOUND_TEXT = {"any": "any term order", "own": "this term order", "none": "not checked"}
+#: A SPIN source whose BINARY form would have more terms than this is reduced in SPIN only.
+_MAX_BINARY_EXPANSION = 1_000_000
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """A pair substitution of one polynomial: reduced rows, products' pairs, rounds, and which
+    bound against dimod's rule it meets (``"any"`` term order, or the polynomial's ``"own"``)."""
+
+    red: npt.NDArray[np.int64]
+    pairs: npt.NDArray[np.int64]
+    rounds: list[int]
+    bound: str
+    improved: int
+
+
+def _term_matrix(poly: PolynomialHamiltonian) -> npt.NDArray[np.int64]:
+    """The ``(T, D)`` matrix of the terms' ascending variables, −1 padded."""
+    ptr, idx = poly.term_ptr, poly.term_vars
     deg = np.diff(ptr)
-    D = int(deg.max())
-    mat = np.full((len(deg), D), _SENT, dtype=np.int64)
+    mat = np.full((len(deg), int(deg.max(initial=0))), _SENT, dtype=np.int64)
     rows = np.repeat(np.arange(len(deg)), deg)
     cols = np.arange(len(idx)) - np.repeat(ptr[:-1], deg)
     mat[rows, cols] = idx
+    return mat
+
+
+def _choose_pairs(
+    mat: npt.NDArray[np.int64], n: int, labels: Sequence[Any], match_dimod: bool = True
+) -> _Choice:
+    """The fewest products among the candidate rules, certified against dimod's rule per
+    component (``pair_cover``); where a component is not, dimod's rule itself is replayed on
+    these terms in this order and kept when it needs fewer."""
     red, pairs, rounds = _prune(mat, *_reduce(mat, n), n)
-    if D > 3:  # longer terms: the plain greedy order sometimes needs fewer; keep the better
-        other = _prune(mat, *_reduce(mat, n, damage_first=False), n)
+
+    def keep(other: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]) -> None:
+        nonlocal red, pairs, rounds
         if len(other[1]) < len(pairs):
             red, pairs, rounds = other
-    high = int(np.count_nonzero(deg > 2))
+
+    if mat.shape[1] > 3:  # longer terms: the plain greedy order sometimes needs fewer
+        keep(_prune(mat, *_reduce(mat, n, damage_first=False), n))
+    high = int(np.count_nonzero((mat != _SENT).sum(axis=1) > 2))
+    replayed = False
     if high <= _SEQUENTIAL_MAX_TERMS:
-        # small inputs: the one-pair-at-a-time greedy under several fixed tie orders, kept
-        # when it needs fewer auxiliaries (the most shared pair is often a tie)
+        # small inputs: the one-pair-at-a-time greedy under several fixed tie orders (the most
+        # shared pair is often a tie), and dimod's own rule replayed with other set orders
         for tie in range(_SEQUENTIAL_TIES if high <= _SEQUENTIAL_MAX_TERMS // 4 else 2):
-            other = _prune(mat, *_reduce_sequential(mat, n, tie), n)
-            if len(other[1]) < len(pairs):
-                red, pairs, rounds = other
+            keep(_prune(mat, *_reduce_sequential(mat, n, tie), n))
         for salt in _DIMOD_RULE_SALTS if high <= _SEQUENTIAL_MAX_TERMS // 4 else ("",):
-            other = _prune(mat, *_reduce_dimod_rule(mat, n, salt), n)
-            if len(other[1]) < len(pairs):
-                red, pairs, rounds = other
+            keep(_prune(mat, *_reduce_dimod_rule(mat, n, salt, labels), n))
+        replayed = True
+    cert = certify_components(mat, n, red, pairs, rounds)
+    red, pairs, rounds = cert.red, cert.pairs, cert.rounds
+    if cert.certified:
+        return _Choice(red, pairs, rounds, "any", cert.improved)
+    if match_dimod and not replayed:
+        keep(_prune(mat, *_reduce_dimod_rule(mat, n, "", labels), n))
+    bound = "own" if match_dimod or replayed else "none"
+    return _Choice(red, pairs, rounds, bound, cert.improved)
+
+
+def _strengths(
+    fp: npt.NDArray[np.int64],
+    fi: npt.NDArray[np.int64],
+    fc: npt.NDArray[np.float64],
+    pairs: npt.NDArray[np.int64],
+    rounds: list[int],
+    n: int,
+    flip: float,
+    later: float,
+) -> npt.NDArray[np.float64]:
+    """Per-product strengths ``M_k = (flip·C_k + later·Σ_{l∈N_k} M_l)(1 + m) + m·max|c|``, from
+    the last round back (``C_k`` = Σ|c| over the reduced terms holding product ``k``)."""
     K = len(pairs)
-    ntot = n + K
-    # F': the reduced terms, canonical (equal reduced terms merge: a tighter bound below)
-    valid = red != _SENT
-    rp = np.zeros(len(red) + 1, dtype=np.int64)
-    np.cumsum(valid.sum(axis=1), out=rp[1:])
-    rule = np.full(ntot, IDEMPOTENT, dtype=np.int8)
-    fp, fi, fc, const = canonical_terms(rp, red[valid], coef.copy(), rule)
-    # C_k = Σ |c_t| over reduced terms containing y_k
     fdeg = np.diff(fp)
     absc = np.repeat(np.abs(fc), fdeg)
-    C = np.bincount(fi, weights=absc, minlength=ntot)[n:]
-    # M_k > C_k + 2 Σ_{l: y_k ∈ pair(l)} M_l, computed batch by batch from the last one back
+    C = np.bincount(fi, weights=absc, minlength=n + K)[n:]
     M = np.zeros(K)
     peak = float(np.abs(fc).max(initial=0.0))
     ends = np.cumsum(rounds)
     starts = ends - np.asarray(rounds, dtype=np.int64)
     for s, e in zip(starts[::-1], ends[::-1], strict=True):
-        later = np.arange(e, K)
+        after = np.arange(e, K)
         dep = np.zeros(K)
-        if len(later):
-            users = pairs[later].reshape(-1) - n
-            w = np.repeat(M[later], 2)
+        if len(after):
+            users = pairs[after].reshape(-1) - n
+            w = np.repeat(M[after], 2)
             ok = users >= 0
             dep += np.bincount(users[ok], weights=w[ok], minlength=K)
-        bound = C[s:e] + 2.0 * dep[s:e]
+        bound = flip * C[s:e] + later * dep[s:e]
         M[s:e] = bound * (1.0 + _MARGIN) + _MARGIN * peak
-    # assemble: F' linear/quadratic terms + Σ M_k (a b − 2 a y − 2 b y + 3 y)
+    return M
+
+
+def _reduced(
+    red: npt.NDArray[np.int64], coef: npt.NDArray[np.float64], ntot: int, rule: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], float]:
+    """``F'``: the reduced terms, canonical (equal reduced terms merge: a tighter bound)."""
+    valid = red != _SENT
+    rp = np.zeros(len(red) + 1, dtype=np.int64)
+    np.cumsum(valid.sum(axis=1), out=rp[1:])
+    return canonical_terms(rp, red[valid], coef.copy(), np.full(ntot, rule, dtype=np.int8))
+
+
+def _low_terms(
+    fp: npt.NDArray[np.int64], fi: npt.NDArray[np.int64], fc: npt.NDArray[np.float64], ntot: int
+) -> tuple[npt.NDArray[np.float64], tuple[npt.NDArray[np.int64], ...]]:
+    """The linear vector and the ``(rows, cols, values)`` of ``F'``'s quadratic terms."""
+    fdeg = np.diff(fp)
     lin = np.zeros(ntot)
     one = fdeg == 1
     np.add.at(lin, fi[fp[:-1][one]], fc[one])
     two = fdeg == 2
-    r2 = fi[fp[:-1][two]]
-    c2 = fi[fp[:-1][two] + 1]
-    v2 = fc[two]
+    return lin, (fi[fp[:-1][two]], fi[fp[:-1][two] + 1], fc[two])
+
+
+def _assemble_binary(
+    b: PolynomialHamiltonian, choice: _Choice
+) -> tuple[Hamiltonian, npt.NDArray[np.float64]]:
+    """``G = F' + Σ M_k (a b − 2 a y − 2 b y + 3 y)`` over BINARY variables."""
+    n, pairs = b.num_variables, choice.pairs
+    K = len(pairs)
+    ntot = n + K
+    fp, fi, fc, const = _reduced(choice.red, b.coeffs, ntot, IDEMPOTENT)
+    M = _strengths(fp, fi, fc, pairs, choice.rounds, n, flip=1.0, later=2.0)
+    lin, (r2, c2, v2) = _low_terms(fp, fi, fc, ntot)
     y = np.arange(n, ntot)
     pa, pb = pairs[:, 0], pairs[:, 1]
     lin += np.bincount(y, weights=3.0 * M, minlength=ntot)
@@ -467,20 +572,97 @@ def quadratize(poly: PolynomialHamiltonian) -> PassOutput:
     ham = Hamiltonian(
         lin, rows_q, cols_q, vals_q, b.offset + const, vartype=BINARY, variables=table
     )
+    return ham, M
+
+
+def _assemble_spin(
+    p: PolynomialHamiltonian, choice: _Choice
+) -> tuple[Hamiltonian, npt.NDArray[np.float64]]:
+    """``G = F' + Σ M_k Q(a, b, y, h)`` over SPIN variables, ``Q`` dimod's spin-product gadget
+    (0 when ``y = ab`` for the best helper ``h``, else at least 1)."""
+    n, pairs = p.num_variables, choice.pairs
+    K = len(pairs)
+    ntot = n + 2 * K
+    fp, fi, fc, const = _reduced(choice.red, p.coeffs, n + K, INVOLUTIVE)
+    M = _strengths(fp, fi, fc, pairs, choice.rounds, n, flip=2.0, later=1.0)
+    lin, (r2, c2, v2) = _low_terms(fp, fi, fc, ntot)
+    y = np.arange(n, n + K)
+    h = y + K
+    a, b = pairs[:, 0], pairs[:, 1]
+    for v, w in ((a, -0.5), (b, -0.5), (y, -0.5), (h, -1.0)):
+        lin += np.bincount(v, weights=w * M, minlength=ntot)
+    rows_q = np.concatenate([r2, a, a, a, b, b, y])
+    cols_q = np.concatenate([c2, b, y, h, y, h, h])
+    half, full = 0.5 * M, M
+    vals_q = np.concatenate([v2, half, half, full, half, full, full])
+    table = _with_auxiliaries(p.variables, 2 * K)
+    offset = p.offset + const + 2.0 * float(M.sum())
+    ham = Hamiltonian(lin, rows_q, cols_q, vals_q, offset, vartype=SPIN, variables=table)
+    return ham, M
+
+
+def _binary_size(poly: PolynomialHamiltonian) -> int:
+    """Terms of the SPIN → BINARY expansion (``2^d`` per degree-``d`` term, before merging)."""
+    deg = np.diff(poly.term_ptr)
+    if int(deg.max(initial=0)) > MAX_EXPANDED_DEGREE:
+        return _MAX_BINARY_EXPANSION + 1
+    return int(np.sum(np.left_shift(1, deg)))
+
+
+def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> PassOutput:
+    """The quadratize pass as a function (see :class:`Quadratize`)."""
+    if poly.degree <= 2:
+        return PassOutput(ir=poly.to_hamiltonian(), details={"auxiliary_variables": 0})
+    src_vartype = poly.vartype
+    n = poly.num_variables
+    spin = src_vartype is SPIN
+    binary: tuple[PolynomialHamiltonian, _Choice] | None = None
+    if not spin or _binary_size(poly) <= _MAX_BINARY_EXPANSION:
+        b = poly.to_binary()
+        binary = (b, _choose_pairs(_term_matrix(b), n, b.labels, match_dimod))
+    products: _Choice | None = None
+    if spin and (binary is None or poly.degree > 3 or binary[1].bound != "any"):
+        # SPIN products (two variables each, as dimod's SPIN reduction): fewer for long terms,
+        # whose BINARY form has 2^d terms
+        products = _choose_pairs(_term_matrix(poly), n, poly.labels, match_dimod)
+    use_spin = products is not None and (
+        binary is None or 2 * len(products.pairs) < len(binary[1].pairs)
+    )
+    if use_spin:
+        assert products is not None
+        choice = products
+        ham, M = _assemble_spin(poly, choice)
+        aux = 2 * len(choice.pairs)
+    else:
+        assert binary is not None
+        choice = binary[1]
+        ham, M = _assemble_binary(binary[0], choice)
+        aux = len(choice.pairs)
+    # the bound against dimod's rule: for a SPIN source it is dimod's SPIN reduction (two
+    # variables per product), met through the SPIN products whenever they were chosen
+    bound = (products if products is not None else choice).bound
 
     def decode(samples: npt.NDArray[Any]) -> npt.NDArray[Any]:
         x = np.asarray(samples)[:, :n]
-        return binary_to_spin(x) if src_vartype is SPIN else x
+        return binary_to_spin(x) if spin and not use_spin else x
 
     details = {
-        "auxiliary_variables": int(K),
-        "rounds": len(rounds),
+        "auxiliary_variables": int(aux),
+        "products": len(choice.pairs),
+        "encoding": "spin products" if use_spin else "binary products",
+        "rounds": len(choice.rounds),
         "source_degree": poly.degree,
         "source_terms": poly.num_terms,
-        "strength_min": float(M.min()) if K else 0.0,
+        "strength_min": float(M.min()) if len(M) else 0.0,
         "strength_max": float(M.max(initial=0.0)),
         "strength_total": float(M.sum()),
-        "converted_from_spin": src_vartype is SPIN,
-        "proof": "M_k > C_k + 2 * sum of M_l over later pairs using y_k (specs/passes.md)",
+        "converted_from_spin": spin and not use_spin,
+        "no_more_than_dimod": _BOUND_TEXT[bound],
+        "exact_covers": choice.improved,
+        "proof": (
+            "M_k > 2 C_k + sum of M_l over later pairs using y_k (specs/passes.md)"
+            if use_spin
+            else "M_k > C_k + 2 * sum of M_l over later pairs using y_k (specs/passes.md)"
+        ),
     }
     return PassOutput(ir=ham, decode=decode, details=details)

@@ -5,6 +5,7 @@ dimod.make_quadratic)."""
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 import pytest
@@ -125,26 +126,135 @@ def test_dimod_issue_1385_example(seed: int, negate: bool) -> None:
     }
 
 
-def _aux_counts(n: int, t: int, d: int, rng: np.random.Generator) -> tuple[int, int]:
+def _dimod_auxiliaries(terms: dict[tuple[object, ...], float], vartype: str) -> int:
     dimod = pytest.importorskip("dimod")
-    terms: dict[tuple[int, ...], float] = {}
-    for _ in range(t):
-        terms[tuple(sorted(rng.choice(n, d, replace=False).tolist()))] = float(rng.normal())
+    used = set().union(*map(set, terms))
+    return int(dimod.make_quadratic(terms, 5.0, vartype).num_variables) - len(used)
+
+
+@st.composite
+def labelled_polynomials(draw: st.DrawFn) -> PolynomialHamiltonian:
+    n = draw(st.integers(3, 10))
+    labels: list[object] = draw(
+        st.sampled_from([list(range(n)), [f"v{i}" for i in range(n)], [(i, "x") for i in range(n)]])
+    )
+    terms: dict[tuple[object, ...], float] = {}
+    for _ in range(draw(st.integers(1, 25))):
+        d = draw(st.integers(1, min(5, n)))
+        t = draw(st.lists(st.integers(0, n - 1), min_size=d, max_size=d, unique=True))
+        terms[tuple(labels[i] for i in t)] = draw(st.sampled_from([-2.0, -1.0, 0.5, 1.0, 3.0]))
+    vt = draw(st.sampled_from(["BINARY", "SPIN"]))
+    return PolynomialHamiltonian.from_terms(terms, vartype=vt, variables=labels)
+
+
+@given(labelled_polynomials(), st.randoms(use_true_random=False))
+def test_never_more_auxiliaries_than_dimod_make_quadratic(
+    p: PolynomialHamiltonian, rnd: random.Random
+) -> None:
+    # dimod's count follows its term order and Python's string hashing (set.pop order). Ours is
+    # never above dimod's on the polynomial's own terms in this process (its rule is replayed
+    # exactly), and never above it in any order where the details say so (certified).
+    assume(p.degree > 2)
+    details = quadratize(p).details
+    ours = details["auxiliary_variables"]
+    assert ours <= _dimod_auxiliaries(p.to_terms(), p.vartype.name)
+    if details["no_more_than_dimod"] == "any term order":
+        items = [(tuple(reversed(t)), c) for t, c in p.to_terms().items()]
+        rnd.shuffle(items)
+        assert ours <= _dimod_auxiliaries(dict(items), p.vartype.name)
+
+
+def test_large_sparse_cubic_inputs_are_certified_for_any_term_order() -> None:
+    rng = np.random.default_rng(3)
+    n, t = 600, 8000
+    idx = np.sort(np.stack([rng.choice(n, 3, replace=False) for _ in range(t)]), axis=1)
+    coef = rng.normal(size=t)
+    terms = {tuple(int(v) for v in row): float(c) for row, c in zip(idx, coef, strict=True)}
     p = PolynomialHamiltonian.from_terms(terms, vartype=BINARY, variables=range(n))
-    ours = int(quadratize(p).details["auxiliary_variables"])
-    return ours, dimod.make_quadratic(terms, 5.0, dimod.BINARY).num_variables - n
+    details = quadratize(p).details
+    assert details["no_more_than_dimod"] == "any term order"
+    shuffled = list(terms.items())
+    rng.shuffle(shuffled)
+    for order in (terms, dict(shuffled)):
+        assert details["auxiliary_variables"] <= _dimod_auxiliaries(order, "BINARY")
 
 
-def test_no_more_auxiliaries_than_dimod_make_quadratic() -> None:
-    # dimod's count depends on string hashing (the order of its set.pop): on cubic inputs ours is
-    # never above it; on quartic ones below in total (one instance may be a few above). Dense
-    # quintic inputs can need more (measured: 182 against 176-180, n=15, 300 terms).
-    rng = np.random.default_rng(7)
-    for n, t in [(30, 400), (60, 2000), (12, 100), (200, 3000)]:
-        ours, theirs = _aux_counts(n, t, 3, rng)
-        assert ours <= theirs, (n, t, ours, theirs)
-    pairs = [_aux_counts(n, t, d, rng) for n, t, d in [(20, 300, 4), (25, 500, 4), (40, 800, 4)]]
-    assert sum(o for o, _ in pairs) < sum(t for _, t in pairs), pairs
+@pytest.mark.parametrize("degree", [3, 6, 10, 20])
+def test_long_spin_terms_use_spin_products(degree: int) -> None:
+    # a SPIN term of degree d has 2^d BINARY terms: reduced in SPIN (two variables per product,
+    # as dimod's SPIN reduction) when that needs fewer; degree 20 is past the BINARY expansion
+    terms: dict[tuple[int, ...], float] = {tuple(range(degree)): 1.0, (0, 1, 2): -0.5, (1,): 0.3}
+    p = PolynomialHamiltonian.from_terms(terms, vartype=SPIN, variables=range(degree))
+    out = quadratize(p)
+    assert out.details["auxiliary_variables"] <= _dimod_auxiliaries(p.to_terms(), "SPIN")
+    assert out.details["encoding"] == ("binary products" if degree == 3 else "spin products")
+    if out.ir.num_variables <= 18:
+        x = _all(out.ir.num_variables, out.ir.vartype.values)
+        e = out.ir.energies(x)
+        src = _all(degree, (-1, 1))
+        f = p.energies(src)
+        assert e.min() == pytest.approx(f.min(), abs=1e-9)
+        got = {tuple(r) for r in out.decode(x[e <= e.min() + 1e-9])}
+        assert got == {tuple(r) for r in src[f <= f.min() + 1e-9]}
+
+
+def _min_cover_brute(trips: list[tuple[int, int, int]]) -> int:
+    ids = sorted(set().union(*map(set, trips)))
+    for k in range(1, len(ids) + 1):
+        for pick in itertools.combinations(ids, k):
+            if all(set(t) & set(pick) for t in trips):
+                return k
+    raise AssertionError("no cover")
+
+
+@given(st.lists(st.tuples(*[st.integers(0, 9)] * 3), min_size=1, max_size=9))
+def test_min_pair_cover_is_a_minimum_cover(trips: list[tuple[int, int, int]]) -> None:
+    from qevo_ir.passes.pair_cover import min_pair_cover
+
+    trips = [t for t in trips if len(set(t)) == 3]
+    assume(trips)
+    choice = min_pair_cover(trips)
+    assert choice is not None
+    assert all(c in t for c, t in zip(choice, trips, strict=True))
+    assert len(set(choice)) == _min_cover_brute(trips)
+
+
+def test_exact_cover_replaces_a_greedy_one_and_keeps_the_ground_states() -> None:
+    # the greedy candidates need 5 products here; the exact search finds 4
+    terms = [(0, 2, 7), (0, 3, 6), (0, 3, 7), (0, 6, 7), (1, 2, 7), (2, 3, 5), (2, 5, 6), (4, 6, 7)]
+    coeffs = [1.0, -2.0, 1.5, -1.0, 0.5, 2.0, -1.5, 1.0]
+    p = PolynomialHamiltonian.from_terms(
+        dict(zip(terms, coeffs, strict=True)), vartype=BINARY, variables=range(8)
+    )
+    out = quadratize(p)
+    assert out.details["exact_covers"] == 1
+    assert out.details["auxiliary_variables"] == 4
+    assert out.details["no_more_than_dimod"] == "any term order"
+    x = _all(out.ir.num_variables, (0, 1))
+    e = out.ir.energies(x)
+    src = _all(8, (0, 1))
+    f = p.energies(src)
+    assert e.min() == pytest.approx(f.min(), abs=1e-9)
+    got = {tuple(r) for r in out.decode(x[e <= e.min() + 1e-9])}
+    assert got == {tuple(r) for r in src[f <= f.min() + 1e-9]}
+
+
+def test_match_dimod_false_skips_the_replay_and_says_so() -> None:
+    # a dense quartic input is one component with long terms: not certified for any order
+    rng = np.random.default_rng(5)
+    terms = {tuple(sorted(rng.choice(9, 4, replace=False).tolist())): 1.0 for _ in range(40)}
+    p = PolynomialHamiltonian.from_terms(terms, vartype=BINARY, variables=range(9))
+    checked = Pipeline.parse("quadratize").run(p)
+    unchecked = Pipeline.parse("quadratize(match_dimod=false)").run(p)
+    assert checked.ir.num_variables - 9 <= _dimod_auxiliaries(p.to_terms(), "BINARY")
+    assert checked.records[-1].details["no_more_than_dimod"] == "this term order"
+    # small inputs try dimod's rule among their candidates anyway: still "this term order"
+    assert unchecked.records[-1].details["no_more_than_dimod"] == "this term order"
+    # above 4,000 long terms the replay runs only for the bound
+    big = {tuple(sorted(rng.choice(60, 4, replace=False).tolist())): 1.0 for _ in range(4500)}
+    q = PolynomialHamiltonian.from_terms(big, vartype=BINARY, variables=range(60))
+    assert quadratize(q, match_dimod=False).details["no_more_than_dimod"] == "not checked"
+    assert quadratize(q).details["no_more_than_dimod"] == "this term order"
 
 
 def test_degree_two_passes_through_exactly() -> None:
