@@ -29,9 +29,17 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EXACT_MAX_TERMS", "CoverCertificate", "certify_components", "min_pair_cover"]
+__all__ = [
+    "EXACT_MAX_TERMS",
+    "CoverCertificate",
+    "certify_components",
+    "index_pairs",
+    "min_pair_cover",
+    "pair_keys_base",
+]
 
 _SENT = -1
+_BIG = np.iinfo(np.int64).max
 #: Cubic components up to this many terms get an exact minimum cover when the bound is not met.
 EXACT_MAX_TERMS = 24
 #: States the exact search may visit per component before giving up (then: uncertified).
@@ -92,31 +100,58 @@ def min_pair_cover(
     return [next(p for p in trip if p in taken) for trip in term_pairs]
 
 
+def pair_keys_base(mat: npt.NDArray[np.int64], n: int) -> np.int64:
+    """The base of pair keys ``a·base + b`` for ``mat``: above every variable and product."""
+    return np.int64(n + mat.shape[0] * mat.shape[1] + 2)
+
+
+def index_pairs(
+    sub: npt.NDArray[np.int64], big: np.int64
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The sorted distinct pair keys ``a·big + b`` (``a < b``) of the rows ``sub`` (ascending,
+    −1 padded) and each row's pairs, in ``np.triu_indices`` order, as indices into them
+    (``len(uniq)`` where a position holds no pair)."""
+    pos_p, pos_q = np.triu_indices(sub.shape[1], k=1)
+    a, b = sub[:, pos_p], sub[:, pos_q]
+    valid = (a != _SENT) & (b != _SENT)
+    keys = np.where(valid, a * big + b, _BIG)  # (T, P): invalid pairs sort last
+    flat = keys.reshape(-1)
+    order = np.argsort(flat)
+    srt = flat[order]
+    first = np.ones(len(srt), dtype=bool)
+    first[1:] = srt[1:] != srt[:-1]
+    group = np.cumsum(first) - 1
+    inv = np.empty(len(flat), dtype=np.int64)
+    inv[order] = group
+    nvalid = int(np.searchsorted(srt, _BIG))
+    uniq = srt[np.flatnonzero(first[:nvalid])]
+    return uniq, np.minimum(inv, len(uniq)).reshape(keys.shape)
+
+
 def certify_components(
     mat: npt.NDArray[np.int64],
     n: int,
     red: npt.NDArray[np.int64],
     pairs: npt.NDArray[np.int64],
     rounds: list[int],
+    index: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> CoverCertificate:
     """Certify (and, on small cubic components, improve) the reduction ``(red, pairs, rounds)`` of
     the ``(T, D)`` term matrix ``mat`` (ascending variables, −1 padded; auxiliaries ``n, n+1,
-    …``): see the module doc."""
+    …``): see the module doc. ``index``: :func:`index_pairs` of ``mat``'s rows of degree > 2 with
+    :func:`pair_keys_base`, when the caller has it."""
     deg = (mat != _SENT).sum(axis=1)
     high = np.flatnonzero(deg > 2)
     if not len(high):
         return CoverCertificate(red, pairs, rounds, True, 0, 0)
     sub = mat[high]
-    D = sub.shape[1]
-    pos_p, pos_q = np.triu_indices(D, k=1)
-    a, b = sub[:, pos_p], sub[:, pos_q]
-    ok = (a != _SENT) & (b != _SENT)
-    big = np.int64(n + 1)
-    term_of = np.broadcast_to(np.arange(len(high))[:, None], a.shape)[ok]
-    keys = a[ok] * big + b[ok]
-    uniq, inv = np.unique(keys, return_inverse=True)
+    big = pair_keys_base(mat, n)
+    uniq, inv2 = index_pairs(sub, big) if index is None else index
     H, P = len(high), len(uniq)
-    graph = coo_matrix((np.ones(len(keys), np.int8), (term_of, H + inv)), shape=(H + P, H + P))
+    ok = inv2 < P
+    term_of = np.broadcast_to(np.arange(H)[:, None], inv2.shape)[ok]
+    inv = inv2[ok]
+    graph = coo_matrix((np.ones(len(inv), np.int8), (term_of, H + inv)), shape=(H + P, H + P))
     ncomp, label = connected_components(graph, directed=False)
     comp_of_term = label[:H]
     comp_of_pair = label[H:]
@@ -142,7 +177,7 @@ def certify_components(
     improved = 0
     if len(todo):
         red, pairs, rounds, done, improved = _exact_components(
-            todo, comp_of_term, high, sub, uniq, inv, ok, ours, n, red, pairs, rounds, aux_comp
+            todo, comp_of_term, high, sub, uniq, inv2, big, ours, n, red, pairs, rounds, aux_comp
         )
         settled[done] = True
     return CoverCertificate(red, pairs, rounds, bool(settled.all()), ncomp, improved)
@@ -154,8 +189,8 @@ def _exact_components(
     high: npt.NDArray[np.int64],
     sub: npt.NDArray[np.int64],
     uniq: npt.NDArray[np.int64],
-    inv: npt.NDArray[np.int64],
-    ok: npt.NDArray[np.bool_],
+    inv2: npt.NDArray[np.int64],
+    big: np.int64,
     ours: npt.NDArray[np.int64],
     n: int,
     red: npt.NDArray[np.int64],
@@ -165,8 +200,7 @@ def _exact_components(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int], list[int], int]:
     """Exact minimum covers of the cubic components ``todo``; components where it is smaller
     than ours get it (their products replaced, appended as one last round)."""
-    pair_ids = np.full(ok.shape, -1, np.int64)
-    pair_ids[ok] = inv
+    pair_ids = np.where(inv2 < len(uniq), inv2, -1)
     pos_p, pos_q = np.triu_indices(sub.shape[1], k=1)
     at = {(int(i), int(j)): c for c, (i, j) in enumerate(zip(pos_p, pos_q, strict=True))}
     cols = [at[0, 1], at[0, 2], at[1, 2]]
@@ -206,10 +240,10 @@ def _exact_components(
         nxt += len(ids)
         for p in ids:
             key = int(uniq[p])
-            new_pairs.append((key // (n + 1), key % (n + 1)))
+            new_pairs.append((key // int(big), key % int(big)))
         for r, p in zip(rows.tolist(), choice, strict=True):
             key = int(uniq[p])
-            u, v = key // (n + 1), key % (n + 1)
+            u, v = key // int(big), key % int(big)
             term = sub[r, :3]
             w = int(term[(term != u) & (term != v)][0])
             row = high[r]

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from qevo_ir.errors import ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
-from qevo_ir.passes.pair_cover import certify_components
+from qevo_ir.passes.pair_cover import certify_components, index_pairs, pair_keys_base
 from qevo_ir.polynomial import (
     IDEMPOTENT,
     INVOLUTIVE,
@@ -66,7 +66,10 @@ class Quadratize(CompilerPass):
 
 
 def _reduce(
-    mat: npt.NDArray[np.int64], n: int, damage_first: bool = True
+    mat: npt.NDArray[np.int64],
+    n: int,
+    damage_first: bool = True,
+    index: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
     """Greedy pair substitution on a ``(T, D)`` matrix of ascending variables padded with −1 at
     the end. Returns the reduced matrix (every row ≤ 2 entries), the ``(K, 2)`` pairs of the
@@ -79,11 +82,9 @@ def _reduce(
     pairs: list[npt.NDArray[np.int64]] = []
     rounds: list[int] = []
     nxt = n
-    D = mat.shape[1]
-    pos_p, pos_q = np.triu_indices(D, k=1)
-    big = np.int64(n + mat.shape[0] * D + 2)
+    big = pair_keys_base(mat, n)
     high = np.flatnonzero((mat != _SENT).sum(axis=1) > 2)
-    uniq, inv2 = _index_pairs(mat[high], pos_p, pos_q, big)
+    uniq, inv2 = index_pairs(mat[high], big) if index is None else index
     live = np.arange(len(high))
     while len(live):
         L = len(uniq)
@@ -127,7 +128,7 @@ def _reduce(
         mat[where] = r
         if ((r != _SENT).sum(axis=1) > 2).any():  # new pairs (with the products): index again
             high = np.flatnonzero((mat != _SENT).sum(axis=1) > 2)
-            uniq, inv2 = _index_pairs(mat[high], pos_p, pos_q, big)
+            uniq, inv2 = index_pairs(mat[high], big)
             live = np.arange(len(high))
         else:  # the reduced rows left; the others keep their pairs' indices
             done = np.zeros(len(live), dtype=bool)
@@ -135,30 +136,6 @@ def _reduce(
             live = live[~done]
     pair_arr = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     return mat, pair_arr, rounds
-
-
-def _index_pairs(
-    sub: npt.NDArray[np.int64],
-    pos_p: npt.NDArray[np.int64],
-    pos_q: npt.NDArray[np.int64],
-    big: np.int64,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The sorted distinct pair keys of the rows ``sub`` and each row's pairs as indices into
-    them (``len(uniq)`` where a position holds no pair)."""
-    a, b = sub[:, pos_p], sub[:, pos_q]
-    valid = (a != _SENT) & (b != _SENT)
-    keys = np.where(valid, a * big + b, _BIG)  # (T, P): invalid pairs sort last
-    flat = keys.reshape(-1)
-    order = np.argsort(flat)
-    srt = flat[order]
-    first = np.ones(len(srt), dtype=bool)
-    first[1:] = srt[1:] != srt[:-1]
-    group = np.cumsum(first) - 1
-    inv = np.empty(len(flat), dtype=np.int64)
-    inv[order] = group
-    nvalid = int(np.searchsorted(srt, _BIG))
-    uniq = srt[np.flatnonzero(first[:nvalid])]
-    return uniq, np.minimum(inv, len(uniq)).reshape(keys.shape)
 
 
 #: Inputs with at most this many terms of degree >= 3 also try the one-pair-at-a-time greedy.
@@ -468,7 +445,9 @@ def _choose_pairs(
     """The fewest products among the candidate rules, certified against dimod's rule per
     component (``pair_cover``); where a component is not, dimod's rule itself is replayed on
     these terms in this order and kept when it needs fewer."""
-    red, pairs, rounds = _prune(mat, *_reduce(mat, n), n)
+    high_rows = np.flatnonzero((mat != _SENT).sum(axis=1) > 2)
+    index = index_pairs(mat[high_rows], pair_keys_base(mat, n))  # shared by the calls below
+    red, pairs, rounds = _prune(mat, *_reduce(mat, n, index=index), n)
 
     def keep(other: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]) -> None:
         nonlocal red, pairs, rounds
@@ -476,8 +455,8 @@ def _choose_pairs(
             red, pairs, rounds = other
 
     if mat.shape[1] > 3:  # longer terms: the plain greedy order sometimes needs fewer
-        keep(_prune(mat, *_reduce(mat, n, damage_first=False), n))
-    high = int(np.count_nonzero((mat != _SENT).sum(axis=1) > 2))
+        keep(_prune(mat, *_reduce(mat, n, damage_first=False, index=index), n))
+    high = len(high_rows)
     replayed = False
     if high <= _SEQUENTIAL_MAX_TERMS:
         # small inputs: the one-pair-at-a-time greedy under several fixed tie orders (the most
@@ -487,7 +466,7 @@ def _choose_pairs(
         for salt in _DIMOD_RULE_SALTS if high <= _SEQUENTIAL_MAX_TERMS // 4 else ("",):
             keep(_prune(mat, *_reduce_dimod_rule(mat, n, salt, labels), n))
         replayed = True
-    cert = certify_components(mat, n, red, pairs, rounds)
+    cert = certify_components(mat, n, red, pairs, rounds, index)
     red, pairs, rounds = cert.red, cert.pairs, cert.rounds
     if cert.certified:
         return _Choice(red, pairs, rounds, "any", cert.improved)
