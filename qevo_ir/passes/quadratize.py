@@ -142,8 +142,9 @@ def _reduce(
 _SEQUENTIAL_MAX_TERMS = 4000
 #: Tie orders tried on inputs of at most a quarter of that (two above it).
 _SEQUENTIAL_TIES = 16
-#: dimod's own rule, replayed with dimod's product names ("") and with salted ones.
-_DIMOD_RULE_SALTS = ("", "#1", "#2", "#3")
+#: dimod's rule with integer product names ``offset + k`` (deterministic set orders; each offset
+#: gives another order); the exact replay with dimod's string names runs separately.
+_DIMOD_RULE_OFFSETS = (0, 7919, 104729)
 
 
 def _reduce_sequential(
@@ -223,20 +224,24 @@ def _reduce_sequential(
 
 
 def _reduce_dimod_rule(
-    mat: npt.NDArray[np.int64], n: int, salt: str = "", labels: Sequence[Any] | None = None
+    mat: npt.NDArray[np.int64],
+    n: int,
+    labels: Sequence[Any] | None = None,
+    int_names: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
     """The pair choices of ``dimod.reduce_binary_polynomial`` (``make_quadratic``) replayed step
     for step: the same frozensets of the same labels built in the same order (the rows of ``mat``
     in order, each from its ascending tuple, as ``BinaryPolynomial(poly.to_terms())`` builds
     them), the same sets of pairs keyed by how many terms share them, popped the same way, and
-    product variables named ``"u*v"`` against the same set of used labels. With ``salt=""`` and
-    the polynomial's ``labels`` it makes exactly dimod's choices on ``poly.to_terms()`` in the
-    same process (its choices follow Python's set order, which depends on string hashing). A
-    ``salt`` appended to the product names gives other, equally valid set orders (more
-    candidates). A Python loop over substitutions, as dimod's."""
+    product variables named ``"u*v"`` against the same set of used labels. With the polynomial's
+    ``labels`` it makes exactly dimod's choices on ``poly.to_terms()`` in the same process: they
+    follow Python's set order, which depends on string hashing, so they differ between processes.
+    ``int_names=offset`` instead labels the variables ``0..n-1`` and names the products
+    ``n + offset + k``: the same rule with integer hashes only, so deterministic (each offset
+    gives another, equally valid set order). A Python loop over substitutions, as dimod's."""
     from collections import defaultdict
 
-    names: Sequence[Any] = range(n) if labels is None else labels
+    names: Sequence[Any] = range(n) if labels is None or int_names is not None else labels
     terms = [frozenset(tuple(names[i] for i in r[r != _SENT].tolist())) for r in mat]
     variables: set[Any] = set().union(*terms)
     where = {lab: i for i, lab in enumerate(names)}
@@ -254,7 +259,8 @@ def _reduce_dimod_rule(
     pairs: list[tuple[int, int]] = []
 
     def index(label: Any) -> int:
-        got = created.get(label) if isinstance(label, str) else None
+        product = int_names is not None or isinstance(label, str)
+        got = created.get(label) if product else None
         return where[label] if got is None else got
 
     while idx:
@@ -266,9 +272,13 @@ def _reduce_dimod_rule(
             del que[most]
         users = idx.pop(pair)
         u, v = pair
-        prod = f"{u}*{v}{salt}"
-        while prod in variables:
-            prod = "_" + prod
+        prod: Any
+        if int_names is None:
+            prod = f"{u}*{v}"
+            while prod in variables:
+                prod = "_" + prod
+        else:
+            prod = n + int_names + len(pairs)
         variables.add(prod)
         created[prod] = n + len(pairs)
         a, b = sorted((index(u), index(v)))
@@ -419,13 +429,15 @@ _MAX_BINARY_EXPANSION = 1_000_000
 @dataclass(frozen=True)
 class _Choice:
     """A pair substitution of one polynomial: reduced rows, products' pairs, rounds, and which
-    bound against dimod's rule it meets (``"any"`` term order, or the polynomial's ``"own"``)."""
+    bound against dimod's rule it meets (``"any"`` term order, the polynomial's ``"own"``, or
+    ``"none"`` checked), and whether the products are dimod's own choice in this process."""
 
     red: npt.NDArray[np.int64]
     pairs: npt.NDArray[np.int64]
     rounds: list[int]
     bound: str
     improved: int
+    from_replay: bool
 
 
 def _term_matrix(poly: PolynomialHamiltonian) -> npt.NDArray[np.int64]:
@@ -457,23 +469,24 @@ def _choose_pairs(
     if mat.shape[1] > 3:  # longer terms: the plain greedy order sometimes needs fewer
         keep(_prune(mat, *_reduce(mat, n, damage_first=False, index=index), n))
     high = len(high_rows)
-    replayed = False
     if high <= _SEQUENTIAL_MAX_TERMS:
         # small inputs: the one-pair-at-a-time greedy under several fixed tie orders (the most
-        # shared pair is often a tie), and dimod's own rule replayed with other set orders
+        # shared pair is often a tie), and dimod's rule under deterministic set orders
         for tie in range(_SEQUENTIAL_TIES if high <= _SEQUENTIAL_MAX_TERMS // 4 else 2):
             keep(_prune(mat, *_reduce_sequential(mat, n, tie), n))
-        for salt in _DIMOD_RULE_SALTS if high <= _SEQUENTIAL_MAX_TERMS // 4 else ("",):
-            keep(_prune(mat, *_reduce_dimod_rule(mat, n, salt, labels), n))
-        replayed = True
+        for off in _DIMOD_RULE_OFFSETS if high <= _SEQUENTIAL_MAX_TERMS // 4 else (0,):
+            keep(_prune(mat, *_reduce_dimod_rule(mat, n, int_names=off), n))
     cert = certify_components(mat, n, red, pairs, rounds, index)
     red, pairs, rounds = cert.red, cert.pairs, cert.rounds
     if cert.certified:
-        return _Choice(red, pairs, rounds, "any", cert.improved)
-    if match_dimod and not replayed:
-        keep(_prune(mat, *_reduce_dimod_rule(mat, n, "", labels), n))
-    bound = "own" if match_dimod or replayed else "none"
-    return _Choice(red, pairs, rounds, bound, cert.improved)
+        return _Choice(red, pairs, rounds, "any", cert.improved, False)
+    if not match_dimod:
+        return _Choice(red, pairs, rounds, "none", cert.improved, False)
+    # dimod's own choices on these terms in this order, in this process: kept only when fewer
+    # (the one candidate that depends on Python's string hashing)
+    before = len(pairs)
+    keep(_prune(mat, *_reduce_dimod_rule(mat, n, labels), n))
+    return _Choice(red, pairs, rounds, "own", cert.improved, len(pairs) < before)
 
 
 def _strengths(
@@ -638,6 +651,7 @@ def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> Pass
         "converted_from_spin": spin and not use_spin,
         "no_more_than_dimod": _BOUND_TEXT[bound],
         "exact_covers": choice.improved,
+        "from_dimod_replay": choice.from_replay,
         "proof": (
             "M_k > 2 C_k + sum of M_l over later pairs using y_k (specs/passes.md)"
             if use_spin
