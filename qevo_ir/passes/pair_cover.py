@@ -165,8 +165,8 @@ def certify_components(
     K = len(pairs)
     orig = (pairs[:, 0] < n) & (pairs[:, 1] < n) if K else np.zeros(0, bool)
     pk = pairs[:, 0] * big + pairs[:, 1] if K else np.zeros(0, np.int64)
-    where = np.minimum(np.searchsorted(uniq, pk), max(P - 1, 0))
-    found = orig & (uniq[where] == pk) if P else np.zeros(K, bool)
+    where = np.minimum(np.searchsorted(uniq, pk), P - 1)
+    found = orig & (uniq[where] == pk)
     aux_comp = np.where(found, comp_of_pair[where], -1)
     ours = np.bincount(aux_comp[aux_comp >= 0], minlength=ncomp)
     single = terms_in == 1  # d − 2 products in every run, ours included
@@ -180,7 +180,30 @@ def certify_components(
             todo, comp_of_term, high, sub, uniq, inv2, big, ours, n, red, pairs, rounds, aux_comp
         )
         settled[done] = True
-    return CoverCertificate(red, pairs, rounds, bool(settled.all()), ncomp, improved)
+        ours = _products_per_component(pairs, n, big, uniq, comp_of_pair, ncomp)
+    # the products must all be accounted for: ours per cubic component, d − 2 per lone long term
+    accounted = int(np.where(cubic, ours, np.maximum(max_deg - 2, 0) * single).sum())
+    certified = bool(settled.all()) and len(pairs) <= accounted
+    return CoverCertificate(red, pairs, rounds, certified, ncomp, improved)
+
+
+def _products_per_component(
+    pairs: npt.NDArray[np.int64],
+    n: int,
+    big: np.int64,
+    uniq: npt.NDArray[np.int64],
+    comp_of_pair: npt.NDArray[np.int64],
+    ncomp: int,
+) -> npt.NDArray[np.int64]:
+    """How many products have a pair of originals lying in each component."""
+    K, P = len(pairs), len(uniq)
+    if not K or not P:
+        return np.zeros(ncomp, np.int64)
+    orig = (pairs[:, 0] < n) & (pairs[:, 1] < n)
+    pk = pairs[:, 0] * big + pairs[:, 1]
+    where = np.minimum(np.searchsorted(uniq, pk), P - 1)
+    found = orig & (uniq[where] == pk)
+    return np.bincount(comp_of_pair[where[found]], minlength=ncomp)
 
 
 def _exact_components(
