@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qevo_ir.errors import ValidationError
+from qevo_ir.errors import LimitExceeded, ValidationError
 from qevo_ir.hamiltonian import Hamiltonian
 from qevo_ir.passes.base import CompilerPass, PassOutput, register_pass
 from qevo_ir.passes.pair_cover import certify_components, index_pairs, pair_keys_base
@@ -410,18 +410,26 @@ def _prune(
 
 def _with_auxiliaries(variables: VariableTable, k: int) -> VariableTable:
     """The source's labels then the auxiliaries': ``n, …, n+k-1`` when the source's are
-    ``0..n-1``, else ``("aux", 0..k-1)`` (checked for a clash only when one could occur)."""
+    ``0..n-1``, else ``(tag, 0..k-1)`` with ``tag`` the first of ``"aux"``, ``"aux_"``,
+    ``"aux__"``, … that no source label (a tuple) starts with, so they never clash."""
     n = len(variables)
     if variables.is_range:
         return VariableTable.range(n + k)
     labels = variables.labels
-    aux = [("aux", j) for j in range(k)]
-    if any(isinstance(x, tuple) and x[:1] == ("aux",) for x in labels):
-        return VariableTable([*labels, *aux])  # checked: a clash is a LabelError
-    return VariableTable.trusted([*labels, *aux])
+    taken = {x[0] for x in labels if isinstance(x, tuple) and x and isinstance(x[0], str)}
+    tag = "aux"
+    while tag in taken:
+        tag += "_"
+    return VariableTable.trusted([*labels, *[(tag, j) for j in range(k)]])
 
 
 _BOUND_TEXT = {"any": "any term order", "own": "this term order", "none": "not checked"}
+#: SPIN sources above this degree get spin products only: a degree-d term has 2^d BINARY terms,
+#: and from degree 6 on spin products need no more auxiliaries (a lone term: 2(d−2) against ≥ 8).
+_MAX_BINARY_DEGREE = 6
+#: The quadratized energy's coefficients may exceed the source's smallest one by at most this
+#: many bits (float64's mantissa), unless the source itself already does.
+MAX_RANGE_BITS = 52.0
 #: A SPIN source whose BINARY form would have more terms than this is reduced in SPIN only.
 _MAX_BINARY_EXPANSION = 1_000_000
 
@@ -486,7 +494,8 @@ def _choose_pairs(
     # (the one candidate that depends on Python's string hashing)
     before = len(pairs)
     keep(_prune(mat, *_reduce_dimod_rule(mat, n, labels), n))
-    return _Choice(red, pairs, rounds, "own", cert.improved, len(pairs) < before)
+    won = len(pairs) < before  # then its products replace the exact covers too
+    return _Choice(red, pairs, rounds, "own", 0 if won else cert.improved, won)
 
 
 def _strengths(
@@ -494,31 +503,36 @@ def _strengths(
     fi: npt.NDArray[np.int64],
     fc: npt.NDArray[np.float64],
     pairs: npt.NDArray[np.int64],
-    rounds: list[int],
     n: int,
     flip: float,
     later: float,
 ) -> npt.NDArray[np.float64]:
-    """Per-product strengths ``M_k = (flip·C_k + later·Σ_{l∈N_k} M_l)(1 + m) + m·max|c|``, from
-    the last round back (``C_k`` = Σ|c| over the reduced terms holding product ``k``)."""
+    """Per-product strengths ``M_k = (flip·C_k + later·Σ_{l∈N_k} M_l)(1 + m) + m·max|c|``
+    (``C_k`` = Σ|c| over the reduced terms holding product ``k``; ``N_k`` the products whose pair
+    holds ``y_k``), level by level: a product's level is one more than the highest of its users'
+    (0 when unused by others), so each level needs only the levels below it (linear in ``K`` per
+    level; the levels are at most the degree − 2)."""
     K = len(pairs)
     fdeg = np.diff(fp)
     absc = np.repeat(np.abs(fc), fdeg)
     C = np.bincount(fi, weights=absc, minlength=n + K)[n:]
-    M = np.zeros(K)
     peak = float(np.abs(fc).max(initial=0.0))
-    ends = np.cumsum(rounds)
-    starts = ends - np.asarray(rounds, dtype=np.int64)
-    for s, e in zip(starts[::-1], ends[::-1], strict=True):
-        after = np.arange(e, K)
-        dep = np.zeros(K)
-        if len(after):
-            users = pairs[after].reshape(-1) - n
-            w = np.repeat(M[after], 2)
-            ok = users >= 0
-            dep += np.bincount(users[ok], weights=w[ok], minlength=K)
-        bound = flip * C[s:e] + later * dep[s:e]
-        M[s:e] = bound * (1.0 + _MARGIN) + _MARGIN * peak
+    users = np.repeat(np.arange(K), 2)  # edge: product ``used`` is in the pair of ``users``
+    used = pairs.reshape(-1) - n
+    nested = used >= 0
+    users, used = users[nested], used[nested]
+    level = np.zeros(K, dtype=np.int64)
+    while len(used):  # longest path to a product nobody uses; users are later, so it ends
+        nxt = level.copy()
+        np.maximum.at(nxt, used, level[users] + 1)
+        if np.array_equal(nxt, level):
+            break
+        level = nxt
+    M = np.zeros(K)
+    for lv in range(int(level.max(initial=-1)) + 1):  # users (lower levels) first
+        here = level == lv
+        dep = np.bincount(used, weights=M[users], minlength=K)
+        M[here] = (flip * C[here] + later * dep[here]) * (1.0 + _MARGIN) + _MARGIN * peak
     return M
 
 
@@ -552,7 +566,7 @@ def _assemble_binary(
     K = len(pairs)
     ntot = n + K
     fp, fi, fc, const = _reduced(choice.red, b.coeffs, ntot, IDEMPOTENT)
-    M = _strengths(fp, fi, fc, pairs, choice.rounds, n, flip=1.0, later=2.0)
+    M = _strengths(fp, fi, fc, pairs, n, flip=1.0, later=2.0)
     lin, (r2, c2, v2) = _low_terms(fp, fi, fc, ntot)
     y = np.arange(n, ntot)
     pa, pb = pairs[:, 0], pairs[:, 1]
@@ -576,7 +590,7 @@ def _assemble_spin(
     K = len(pairs)
     ntot = n + 2 * K
     fp, fi, fc, const = _reduced(choice.red, p.coeffs, n + K, INVOLUTIVE)
-    M = _strengths(fp, fi, fc, pairs, choice.rounds, n, flip=2.0, later=1.0)
+    M = _strengths(fp, fi, fc, pairs, n, flip=2.0, later=1.0)
     lin, (r2, c2, v2) = _low_terms(fp, fi, fc, ntot)
     y = np.arange(n, n + K)
     h = y + K
@@ -601,17 +615,54 @@ def _binary_size(poly: PolynomialHamiltonian) -> int:
     return int(np.sum(np.left_shift(1, deg)))
 
 
+def _check_precision(poly: PolynomialHamiltonian, ham: Hamiltonian) -> None:
+    """Refuse (``LimitExceeded``) when the strengths leave float64 no resolution for the source's
+    smallest coefficient: ``log2(Σ|G coefficients| / min|c|) > 52`` while the source's own
+    ``log2(Σ|c| / min|c|)`` is within it."""
+    c = np.abs(poly.coeffs)
+    c = c[c > 0]
+    if not len(c):
+        return
+    small = float(c.min())
+    with np.errstate(over="ignore"):
+        l1_g = float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum())
+        l1_f = float(c.sum())
+    bits_g = float(np.log2(l1_g / small)) if np.isfinite(l1_g) else np.inf
+    bits_f = float(np.log2(l1_f / small)) if np.isfinite(l1_f) else np.inf
+    if bits_g > MAX_RANGE_BITS and bits_f <= MAX_RANGE_BITS:
+        raise LimitExceeded(
+            f"quadratize: the product strengths (up to Σ|coefficients| {l1_g:.3g}) exceed the "
+            f"smallest coefficient {small:.3g} by {bits_g:.1f} bits, more than float64 resolves "
+            f"({MAX_RANGE_BITS:g}): ground states would be lost to rounding. Rescale or drop the "
+            "smallest terms"
+        )
+
+
 def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> PassOutput:
     """The quadratize pass as a function (see :class:`Quadratize`)."""
     if poly.degree <= 2:
-        return PassOutput(ir=poly.to_hamiltonian(), details={"auxiliary_variables": 0})
+        details: dict[str, Any] = {
+            "auxiliary_variables": 0,
+            "products": 0,
+            "encoding": "none (already quadratic)",
+            "source_degree": poly.degree,
+            "source_terms": poly.num_terms,
+            "no_more_than_dimod": "any term order",
+            "exact_covers": 0,
+            "from_dimod_replay": False,
+        }
+        return PassOutput(ir=poly.to_hamiltonian(), details=details)
     src_vartype = poly.vartype
     n = poly.num_variables
     spin = src_vartype is SPIN
     binary: tuple[PolynomialHamiltonian, _Choice] | None = None
-    if not spin or _binary_size(poly) <= _MAX_BINARY_EXPANSION:
+    small = poly.degree <= _MAX_BINARY_DEGREE and _binary_size(poly) <= _MAX_BINARY_EXPANSION
+    if not spin or small:
+        # a SPIN source's bound against dimod comes from the spin products (dimod reduces it
+        # in SPIN): its BINARY form needs no replay of dimod's rule
         b = poly.to_binary()
-        binary = (b, _choose_pairs(_term_matrix(b), n, b.labels, match_dimod))
+        replay = match_dimod and not spin
+        binary = (b, _choose_pairs(_term_matrix(b), n, b.labels, replay))
     products: _Choice | None = None
     if spin and (binary is None or poly.degree > 3 or binary[1].bound != "any"):
         # SPIN products (two variables each, as dimod's SPIN reduction): fewer for long terms,
@@ -634,8 +685,10 @@ def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> Pass
     # variables per product), met through the SPIN products whenever they were chosen
     bound = (products if products is not None else choice).bound
 
+    _check_precision(poly, ham)
+
     def decode(samples: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        x = np.asarray(samples)[:, :n]
+        x = np.atleast_2d(np.asarray(samples))[:, :n]
         return binary_to_spin(x) if spin and not use_spin else x
 
     details = {

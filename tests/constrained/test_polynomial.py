@@ -289,6 +289,68 @@ def test_output_does_not_depend_on_string_hashing() -> None:
     assert lines[1].startswith("not checked False")
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("vartype", ["BINARY", "SPIN"])
+def test_nested_products_keep_every_energy(seed: int, vartype: str) -> None:
+    # terms of degree 5-6 need products of products: for every source assignment, the minimum
+    # over the auxiliaries is the source's energy, and wrong products cost strictly more
+    rng = np.random.default_rng(seed)
+    n = 7
+    terms = {
+        tuple(sorted(rng.choice(n, int(rng.integers(5, 7)), replace=False).tolist())): float(
+            rng.normal() * 3
+        )
+        for _ in range(3)
+    }
+    terms.update({(i,): float(rng.normal()) for i in range(n)})
+    p = PolynomialHamiltonian.from_terms(terms, vartype=vartype, variables=range(n))
+    out = quadratize(p)
+    ham = out.ir
+    k = ham.num_variables - n
+    assert k <= 11  # enumeration stays quick
+    x = _all(ham.num_variables, ham.vartype.values)
+    e = ham.energies(x).reshape(2**n, 2**k)  # rows: the source's part (leading columns)
+    src = out.decode(x[:: 2**k])
+    np.testing.assert_allclose(e.min(axis=1), p.energies(src), atol=1e-9)
+    assert out.details["products"] >= 2
+
+
+def test_auxiliary_labels_never_clash_with_the_sources() -> None:
+    p = PolynomialHamiltonian.from_terms(
+        {(("aux", 0), 1, 2): 1.0, (("aux_", 3), 1, 2, 4): -1.0}, vartype=BINARY
+    )
+    out = quadratize(p)
+    new = out.ir.labels[p.num_variables :]
+    assert new
+    assert all(isinstance(x, tuple) and x[0] == "aux__" for x in new)
+
+
+def test_strengths_beyond_float_resolution_are_refused() -> None:
+    from qevo_ir.errors import LimitExceeded
+
+    def poly(scale: float) -> PolynomialHamiltonian:
+        big = {(1, 4, 5): -3, (2, 4, 0, 1, 6): 3, (5, 0, 7): 2, (0, 2, 4): -2, (4, 2, 0, 3, 5): -3}
+        terms = {t: c * scale for t, c in big.items()}
+        return PolynomialHamiltonian.from_terms({**terms, (0,): -1.0, (7,): 1.0}, vartype=SPIN)
+
+    with pytest.raises(LimitExceeded, match="more than float64 resolves"):
+        quadratize(poly(1e13))
+    assert quadratize(poly(1e6)).details["auxiliary_variables"] > 0  # far within float64
+
+
+def test_quadratic_input_reports_the_same_keys_and_decode_takes_one_sample() -> None:
+    p = PolynomialHamiltonian.from_terms({(0, 1): 1.0}, vartype=SPIN)
+    cubic = PolynomialHamiltonian.from_terms({(0, 1, 2): 1.0}, vartype=SPIN)
+    keys = set(quadratize(cubic).details)
+    assert (
+        {"no_more_than_dimod", "from_dimod_replay", "exact_covers"}
+        <= set(quadratize(p).details)
+        <= keys
+    )
+    out = quadratize(cubic)
+    assert out.decode(np.zeros(out.ir.num_variables, dtype=np.int8)).shape == (1, 3)
+
+
 def test_degree_two_passes_through_exactly() -> None:
     p = PolynomialHamiltonian.from_terms({(0, 1): 2.0, (1,): -1.0}, vartype=SPIN)
     out = quadratize(p)
