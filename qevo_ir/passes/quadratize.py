@@ -1,10 +1,15 @@
 """The ``quadratize`` pass: a :class:`PolynomialHamiltonian` → a quadratic :class:`Hamiltonian`.
 
-Pairs of variables in terms of degree 3 or more are replaced by auxiliary product variables
-``y = x_i x_j`` (Rosenberg), each enforced by ``M_k (x_i x_j − 2 x_i y − 2 x_j y + 3 y)``; pairs
-are chosen greedily by how many high-degree terms share them (most first, as dimod's
-``make_quadratic`` does, in vectorised rounds). Each strength ``M_k`` is the bound the proof in
-``specs/passes.md`` certifies, so the ground states project exactly onto the source's.
+Pairs of variables in terms of degree 3 or more are replaced by product variables until every
+term is quadratic. Binary products ``y = x_i x_j`` are enforced by Rosenberg's
+``M_k (x_i x_j − 2 x_i y − 2 x_j y + 3 y)``; a SPIN source with long terms may instead get spin
+products ``y = s_i s_j``, enforced by dimod's spin-product gadget with one helper spin each.
+Pairs are chosen greedily by how many high-degree terms share them (most first, as dimod's
+``make_quadratic`` does, in vectorised rounds, plus other candidates on small inputs); the
+count is certified no larger than dimod's rule in any term order component by component
+(:mod:`qevo_ir.passes.pair_cover`), or else dimod's rule is replayed on the input's own order.
+Each strength ``M_k`` is the bound the proofs in ``specs/passes.md`` certify, so the ground
+states project exactly onto the source's.
 """
 
 from __future__ import annotations
