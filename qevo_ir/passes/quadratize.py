@@ -636,10 +636,10 @@ def _check_precision(poly: PolynomialHamiltonian, ham: Hamiltonian) -> None:
     bits_f = float(np.log2(l1_f / small)) if np.isfinite(l1_f) else np.inf
     if bits_g > MAX_RANGE_BITS and bits_f <= MAX_RANGE_BITS:
         raise LimitExceeded(
-            f"quadratize: the product strengths (up to Σ|coefficients| {l1_g:.3g}) exceed the "
-            f"smallest coefficient {small:.3g} by {bits_g:.1f} bits, more than float64 resolves "
-            f"({MAX_RANGE_BITS:g}): ground states would be lost to rounding. Rescale or drop the "
-            "smallest terms"
+            f"quadratize: with its product strengths the coefficients sum to {l1_g:.3g}, "
+            f"{bits_g:.1f} bits above the smallest source coefficient {small:.3g}; float64 "
+            f"resolves {MAX_RANGE_BITS:g}, so ground states would be lost to rounding. Rescale "
+            "or drop the smallest terms"
         )
 
 

@@ -189,6 +189,23 @@ def test_an_empty_file_is_one_clean_line_on_stderr(
     assert "backtrace" not in err, err
 
 
+def test_a_quadratization_beyond_float64_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qevo_ir.cli.main import main
+
+    big = {(1, 4, 5): -3, (2, 4, 0, 1, 6): 3, (5, 0, 7): 2, (0, 2, 4): -2, (4, 2, 0, 3, 5): -3}
+    terms = {tuple(f"x{i}" for i in t): c * 3e14 for t, c in big.items()}
+    terms.update({("x0",): -1.0, ("x7",): 1.0})
+    model = ConstrainedModel.build({f"x{i}": "binary" for i in range(8)}, terms, [])
+    path = tmp_path / "big.ommx"
+    path.write_bytes(to_ommx(model).to_bytes())
+    assert main(["solve", str(path), "-b", "exact"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "float64 resolves 52" in err, err
+
+
 def test_qplib_through_ommx(tmp_path: Path) -> None:
     from qevo_ir.importers.ommx import read_qplib
 
