@@ -649,12 +649,18 @@ def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> Pass
         details: dict[str, Any] = {
             "auxiliary_variables": 0,
             "products": 0,
-            "encoding": "none (already quadratic)",
+            "encoding": "none",
+            "rounds": 0,
             "source_degree": poly.degree,
             "source_terms": poly.num_terms,
+            "strength_min": 0.0,
+            "strength_max": 0.0,
+            "strength_total": 0.0,
+            "converted_from_spin": False,
             "no_more_than_dimod": "any term order",
             "exact_covers": 0,
             "from_dimod_replay": False,
+            "proof": "already quadratic: passed through exactly",
         }
         return PassOutput(ir=poly.to_hamiltonian(), details=details)
     src_vartype = poly.vartype
