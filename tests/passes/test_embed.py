@@ -56,11 +56,20 @@ def _brute_force(ham: Hamiltonian) -> tuple[float, np.ndarray]:
         e = ham.energies(states)
         tol = 1e-9 * np.abs(e).max()
         return float(e.min()), states[e <= e.min() + tol]
-    # Ties within 1e-9 of the problem's own scale (an absolute floor would merge every state
-    # of a problem whose coefficients are 1e-112).
-    scale = abs(ham.offset) + float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum())
+    # Ties within 1e-9 of the coefficients' own scale (an absolute floor would merge every state
+    # of a problem whose coefficients are 1e-112), plus the float rounding the offset brings; the
+    # offset itself shifts every state alike (an offset of 4 beside a coupling of 2e-9 used to
+    # merge all states, broken chains included: commit seed of 2026-12-04 17:33).
+    scale = float(np.abs(ham.linear).sum() + np.abs(ham.quad).sum())
+    rounding = 64 * float(np.finfo(np.float64).eps) * (abs(ham.offset) + scale)
     res = enumerate_ising(
-        ham.linear, ham.row, ham.col, ham.quad, ham.offset, max_states=1 << 20, atol=1e-9 * scale
+        ham.linear,
+        ham.row,
+        ham.col,
+        ham.quad,
+        ham.offset,
+        max_states=1 << 20,
+        atol=1e-9 * scale + rounding,
     )
     level = res.levels[0]
     assert not level.truncated
@@ -222,6 +231,17 @@ def _check_ground_states(ham: Hamiltonian, emb: EmbeddedHamiltonian) -> None:
 @example(
     Hamiltonian.from_ising([1e-300], {})
 )  # a subnormal tie tolerance: enumeration found nothing
+@example(  # a commit seed (2026-12-04): an offset of 4 beside one coupling of 1.86e-9
+    Hamiltonian(
+        [0.0, 0.0, 0.0],
+        [0, 0, 1],
+        [1, 2, 2],
+        [0.0, 1.864059179731605e-09, 0.0],
+        offset=4.0,
+        vartype=SPIN,
+        keep_zeros=True,
+    )
+)
 @example(  # the random profile (2026-12-04): fields of 8e-119 and 1 side by side
     Hamiltonian(
         [8.451886848297918e-119, 0.0, 1.0],
