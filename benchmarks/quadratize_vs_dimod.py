@@ -7,11 +7,13 @@
    that always holds) and given the terms in the order they were generated (dimod's count
    depends on the order), with which bound the report claims, and how often dimod's own choices
    were kept (the one process-dependent candidate).
-2. Lone SPIN terms of degree 3–12 (dimod reduces them in SPIN, two variables per product).
+2. Lone SPIN terms of degree 3–12 and 16 (dimod reduces them in SPIN, two variables per
+   product), with our time.
 3. Random sparse cubic inputs (the speed workload's shape): counts, the claimed bound, and both
    times, dimod in the generated and in a shuffled order.
 4. Random sparse quartic inputs (one giant component: not certified, so dimod's rule is replayed):
    ours with and without ``match_dimod`` beside dimod.
+5. 6,000 disjoint copies of five quartic terms, where dimod's own choices win.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,20 @@ def _dimod(terms: dict[tuple[Any, ...], float], vartype: str) -> int:
 
     used = set().union(*map(set, terms))
     return int(dimod.make_quadratic(terms, 5.0, vartype).num_variables) - len(used)
+
+
+def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def _binary_poly(idx: np.ndarray, coef: np.ndarray, n: int) -> PolynomialHamiltonian:
+    """A BINARY polynomial of the ``(T, d)`` ascending rows ``idx`` over ``n`` variables."""
+    t, d = idx.shape
+    return PolynomialHamiltonian(
+        np.arange(t + 1) * d, idx.reshape(-1), coef, num_variables=n, vartype="BINARY"
+    )
 
 
 def random_inputs() -> None:
@@ -64,15 +81,33 @@ def random_inputs() -> None:
 
 
 def spin_terms() -> None:
-    print("lone SPIN terms (ours / dimod, encoding):")
-    for d in range(3, 13):
+    print("lone SPIN terms (ours / dimod, encoding, our time):")
+    for d in [*range(3, 13), 16]:
         p = PolynomialHamiltonian.from_terms({tuple(range(d)): 1.0}, vartype="SPIN")
-        details = quadratize(p).details
+        out, seconds = _timed(quadratize, p)
         theirs = _dimod(p.to_terms(), "SPIN")
         print(
-            f"  degree {d:2d}: {details['auxiliary_variables']:3d} / {theirs:3d}  "
-            f"{details['encoding']}"
+            f"  degree {d:2d}: {out.details['auxiliary_variables']:3d} / {theirs:3d}  "
+            f"{out.details['encoding']}, {seconds * 1e3:.1f} ms"
         )
+
+
+def disjoint_copies(copies: int) -> None:
+    """The review's input: ``copies`` disjoint copies (string labels) of five quartic terms, where
+    dimod's own choices win (one product per round)."""
+    base = [(0, 1, 2, 5), (0, 1, 4, 5), (1, 3, 4, 5), (0, 1, 3, 4), (0, 2, 4, 5)]
+    terms = {tuple(f"c{c}_{v}" for v in t): 1.0 for c in range(copies) for t in base}
+    p = PolynomialHamiltonian.from_terms(terms, vartype="BINARY")
+    print(f"{copies:,} disjoint copies of five quartic terms:")
+    for match in (True, False):
+        out, seconds = _timed(quadratize, p, match_dimod=match)
+        d = out.details
+        print(
+            f"  match_dimod={match}: {d['auxiliary_variables']:,} ({d['no_more_than_dimod']}, "
+            f"dimod's choices kept: {d['from_dimod_replay']}) in {seconds:.2f} s"
+        )
+    theirs, theirs_s = _timed(_dimod, p.to_terms(), "BINARY")
+    print(f"  dimod: {theirs:,} in {theirs_s:.2f} s")
 
 
 def sparse_cubic(sizes: list[tuple[int, int]]) -> None:
@@ -83,16 +118,11 @@ def sparse_cubic(sizes: list[tuple[int, int]]) -> None:
         ok = (a[:, 0] != a[:, 1]) & (a[:, 0] != a[:, 2]) & (a[:, 1] != a[:, 2])
         idx = np.sort(a[ok][:t], axis=1)
         coef = rng.normal(size=t)
-        poly = PolynomialHamiltonian(
-            np.arange(t + 1) * 3, idx.reshape(-1), coef, num_variables=n, vartype="BINARY"
-        )
-        t0 = time.perf_counter()
-        details = quadratize(poly).details
-        ours_s = time.perf_counter() - t0
+        poly = _binary_poly(idx, coef, n)
+        out, ours_s = _timed(quadratize, poly)
+        details = out.details
         terms = {tuple(int(v) for v in r): float(c) for r, c in zip(idx, coef, strict=True)}
-        t0 = time.perf_counter()
-        generated = _dimod(terms, "BINARY")
-        theirs_s = time.perf_counter() - t0
+        generated, theirs_s = _timed(_dimod, terms, "BINARY")
         items = list(terms.items())
         rng.shuffle(items)  # type: ignore[arg-type]
         shuffled = _dimod(dict(items), "BINARY")
@@ -108,21 +138,16 @@ def sparse_quartic(sizes: list[tuple[int, int]]) -> None:
     for n, t in sizes:
         rng = np.random.default_rng(0)
         idx = np.sort(np.stack([rng.choice(n, 4, replace=False) for _ in range(t)]), axis=1)
-        coef = rng.normal(size=t)
-        poly = PolynomialHamiltonian(
-            np.arange(t + 1) * 4, idx.reshape(-1), coef, num_variables=n, vartype="BINARY"
-        )
+        poly = _binary_poly(idx, rng.normal(size=t), n)
         cells = []
         for match in (True, False):
-            t0 = time.perf_counter()
-            details = quadratize(poly, match_dimod=match).details
+            out, seconds = _timed(quadratize, poly, match_dimod=match)
+            details = out.details
             cells.append(
                 f"{details['auxiliary_variables']:,} ({details['no_more_than_dimod']}) in "
-                f"{time.perf_counter() - t0:.2f} s"
+                f"{seconds:.2f} s"
             )
-        t0 = time.perf_counter()
-        theirs = _dimod(poly.to_terms(), "BINARY")
-        theirs_s = time.perf_counter() - t0
+        theirs, theirs_s = _timed(_dimod, poly.to_terms(), "BINARY")
         print(
             f"  {poly.num_terms:,} terms over {n:,}: ours {cells[0]}; match_dimod=false "
             f"{cells[1]}; dimod {theirs:,} in {theirs_s:.2f} s"
@@ -138,6 +163,7 @@ def main() -> None:
     sizes = [(200, 2_000), (1_000, 20_000)] + ([] if args.skip_large else [(2_000, 100_000)])
     sparse_cubic(sizes)
     sparse_quartic([(2_000, 20_000)] + ([] if args.skip_large else [(2_000, 100_000)]))
+    disjoint_copies(6_000)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ class CoverCertificate:
     pairs: npt.NDArray[np.int64]
     rounds: list[int]
     certified: bool
-    components: int
     improved: int
 
 
@@ -143,7 +142,7 @@ def certify_components(
     deg = (mat != _SENT).sum(axis=1)
     high = np.flatnonzero(deg > 2)
     if not len(high):
-        return CoverCertificate(red, pairs, rounds, True, 0, 0)
+        return CoverCertificate(red, pairs, rounds, True, 0)
     sub = mat[high]
     big = pair_keys_base(mat, n)
     uniq, inv2 = index_pairs(sub, big) if index is None else index
@@ -161,13 +160,7 @@ def certify_components(
     users = np.bincount(inv, minlength=P)
     most = np.zeros(ncomp, np.int64)
     np.maximum.at(most, comp_of_pair, users)
-    # products per component: ours whose pair is a pair of originals inside some term
-    K = len(pairs)
-    orig = (pairs[:, 0] < n) & (pairs[:, 1] < n) if K else np.zeros(0, bool)
-    pk = pairs[:, 0] * big + pairs[:, 1] if K else np.zeros(0, np.int64)
-    where = np.minimum(np.searchsorted(uniq, pk), P - 1)
-    found = orig & (uniq[where] == pk)
-    aux_comp = np.where(found, comp_of_pair[where], -1)
+    aux_comp = _product_components(pairs, n, big, uniq, comp_of_pair)
     ours = np.bincount(aux_comp[aux_comp >= 0], minlength=ncomp)
     single = terms_in == 1  # d − 2 products in every run, ours included
     cubic = max_deg == 3
@@ -180,30 +173,28 @@ def certify_components(
             todo, comp_of_term, high, sub, uniq, inv2, big, ours, n, red, pairs, rounds, aux_comp
         )
         settled[done] = True
-        ours = _products_per_component(pairs, n, big, uniq, comp_of_pair, ncomp)
+        aux_comp = _product_components(pairs, n, big, uniq, comp_of_pair)
+        ours = np.bincount(aux_comp[aux_comp >= 0], minlength=ncomp)
     # the products must all be accounted for: ours per cubic component, d − 2 per lone long term
     accounted = int(np.where(cubic, ours, np.maximum(max_deg - 2, 0) * single).sum())
     certified = bool(settled.all()) and len(pairs) <= accounted
-    return CoverCertificate(red, pairs, rounds, certified, ncomp, improved)
+    return CoverCertificate(red, pairs, rounds, certified, improved)
 
 
-def _products_per_component(
+def _product_components(
     pairs: npt.NDArray[np.int64],
     n: int,
     big: np.int64,
     uniq: npt.NDArray[np.int64],
     comp_of_pair: npt.NDArray[np.int64],
-    ncomp: int,
 ) -> npt.NDArray[np.int64]:
-    """How many products have a pair of originals lying in each component."""
-    K, P = len(pairs), len(uniq)
-    if not K or not P:
-        return np.zeros(ncomp, np.int64)
+    """Each product's component when its pair is a pair of originals inside some term, else −1
+    (products of products: only in components with longer terms)."""
     orig = (pairs[:, 0] < n) & (pairs[:, 1] < n)
     pk = pairs[:, 0] * big + pairs[:, 1]
-    where = np.minimum(np.searchsorted(uniq, pk), P - 1)
+    where = np.minimum(np.searchsorted(uniq, pk), len(uniq) - 1)
     found = orig & (uniq[where] == pk)
-    return np.bincount(comp_of_pair[where[found]], minlength=ncomp)
+    return np.where(found, comp_of_pair[where], -1)
 
 
 def _exact_components(

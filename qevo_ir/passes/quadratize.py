@@ -38,6 +38,10 @@ from qevo_ir.vartypes import BINARY, SPIN, binary_to_spin
 
 __all__ = ["Quadratize", "quadratize"]
 
+#: A reduction: the reduced term rows, the products' ``(K, 2)`` pairs (products ``n, n+1, …``)
+#: and the sizes of the rounds they were made in.
+Reduction = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]
+
 _SENT = -1
 _BIG = np.iinfo(np.int64).max
 # strength = the proof's bound × (1 + margin) + margin × max|c|: strictly above the bound.
@@ -75,7 +79,7 @@ def _reduce(
     n: int,
     damage_first: bool = True,
     index: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+) -> Reduction:
     """Greedy pair substitution on a ``(T, D)`` matrix of ascending variables padded with −1 at
     the end. Returns the reduced matrix (every row ≤ 2 entries), the ``(K, 2)`` pairs of the
     auxiliaries ``n, n+1, …`` and the round (batch) sizes.
@@ -152,9 +156,7 @@ _SEQUENTIAL_TIES = 16
 _DIMOD_RULE_OFFSETS = (0, 7919, 104729)
 
 
-def _reduce_sequential(
-    mat: npt.NDArray[np.int64], n: int, tie: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+def _reduce_sequential(mat: npt.NDArray[np.int64], n: int, tie: int) -> Reduction:
     """The one-pair-at-a-time greedy (the rule of ``dimod.make_quadratic``): substitute the
     pair shared by the most high-degree terms, update the counts, repeat. Ties go to the
     smallest pair (``tie=0``), the largest (``1``) or a fixed pseudo-random order keyed by
@@ -233,7 +235,7 @@ def _reduce_dimod_rule(
     n: int,
     labels: Sequence[Any] | None = None,
     int_names: int | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+) -> Reduction:
     """The pair choices of ``dimod.reduce_binary_polynomial`` (``make_quadratic``) replayed step
     for step: the same frozensets of the same labels built in the same order (the rows of ``mat``
     in order, each from its ascending tuple, as ``BinaryPolynomial(poly.to_terms())`` builds
@@ -335,7 +337,7 @@ def _prune(
     pairs: npt.NDArray[np.int64],
     rounds: list[int],
     n: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
+) -> Reduction:
     """Reverse delete: drop an auxiliary whose every term is a cubic term that contains another
     kept auxiliary's pair (that term then uses the other one). Greedy choices can leave such
     auxiliaries behind; dropping them never changes the reduced function."""
@@ -474,7 +476,7 @@ def _choose_pairs(
     index = index_pairs(mat[high_rows], pair_keys_base(mat, n))  # shared by the calls below
     red, pairs, rounds = _prune(mat, *_reduce(mat, n, index=index), n)
 
-    def keep(other: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]) -> None:
+    def keep(other: Reduction) -> None:
         nonlocal red, pairs, rounds
         if len(other[1]) < len(pairs):
             red, pairs, rounds = other
@@ -643,25 +645,43 @@ def _check_precision(poly: PolynomialHamiltonian, ham: Hamiltonian) -> None:
         )
 
 
+def _details(
+    poly: PolynomialHamiltonian,
+    choice: _Choice,
+    encoding: str,
+    aux: int,
+    M: npt.NDArray[np.float64],
+    converted: bool,
+) -> dict[str, Any]:
+    """The report entry (``specs/passes.md``: quadratize)."""
+    return {
+        "auxiliary_variables": int(aux),
+        "products": len(choice.pairs),
+        "encoding": encoding,
+        "rounds": len(choice.rounds),
+        "source_degree": poly.degree,
+        "source_terms": poly.num_terms,
+        "strength_min": float(M.min()) if len(M) else 0.0,
+        "strength_max": float(M.max(initial=0.0)),
+        "strength_total": float(M.sum()),
+        "converted_from_spin": converted,
+        "no_more_than_dimod": _BOUND_TEXT[choice.bound],
+        "exact_covers": choice.improved,
+        "from_dimod_replay": choice.from_replay,
+        "proof": (
+            "M_k > 2 C_k + sum of M_l over later pairs using y_k (specs/passes.md)"
+            if encoding == "spin products"
+            else "M_k > C_k + 2 * sum of M_l over later pairs using y_k (specs/passes.md)"
+        ),
+    }
+
+
 def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> PassOutput:
     """The quadratize pass as a function (see :class:`Quadratize`)."""
     if poly.degree <= 2:
-        details: dict[str, Any] = {
-            "auxiliary_variables": 0,
-            "products": 0,
-            "encoding": "none",
-            "rounds": 0,
-            "source_degree": poly.degree,
-            "source_terms": poly.num_terms,
-            "strength_min": 0.0,
-            "strength_max": 0.0,
-            "strength_total": 0.0,
-            "converted_from_spin": False,
-            "no_more_than_dimod": "any term order",
-            "exact_covers": 0,
-            "from_dimod_replay": False,
-            "proof": "already quadratic: passed through exactly",
-        }
+        none = _Choice(np.zeros((0, 0), np.int64), np.zeros((0, 2), np.int64), [], "any", 0, False)
+        details = _details(poly, none, "none", 0, np.zeros(0), False)
+        details["proof"] = "already quadratic: passed through exactly"
         return PassOutput(ir=poly.to_hamiltonian(), details=details)
     src_vartype = poly.vartype
     n = poly.num_variables
@@ -692,34 +712,15 @@ def quadratize(poly: PolynomialHamiltonian, *, match_dimod: bool = True) -> Pass
         choice = binary[1]
         ham, M = _assemble_binary(binary[0], choice)
         aux = len(choice.pairs)
-    # the bound against dimod's rule: for a SPIN source it is dimod's SPIN reduction (two
-    # variables per product), met through the SPIN products whenever they were chosen
-    bound = (products if products is not None else choice).bound
-
     _check_precision(poly, ham)
 
     def decode(samples: npt.NDArray[Any]) -> npt.NDArray[Any]:
         x = np.atleast_2d(np.asarray(samples))[:, :n]
         return binary_to_spin(x) if spin and not use_spin else x
 
-    details = {
-        "auxiliary_variables": int(aux),
-        "products": len(choice.pairs),
-        "encoding": "spin products" if use_spin else "binary products",
-        "rounds": len(choice.rounds),
-        "source_degree": poly.degree,
-        "source_terms": poly.num_terms,
-        "strength_min": float(M.min()) if len(M) else 0.0,
-        "strength_max": float(M.max(initial=0.0)),
-        "strength_total": float(M.sum()),
-        "converted_from_spin": spin and not use_spin,
-        "no_more_than_dimod": _BOUND_TEXT[bound],
-        "exact_covers": choice.improved,
-        "from_dimod_replay": choice.from_replay,
-        "proof": (
-            "M_k > 2 C_k + sum of M_l over later pairs using y_k (specs/passes.md)"
-            if use_spin
-            else "M_k > C_k + 2 * sum of M_l over later pairs using y_k (specs/passes.md)"
-        ),
-    }
+    encoding = "spin products" if use_spin else "binary products"
+    details = _details(poly, choice, encoding, aux, M, spin and not use_spin)
+    # the bound against dimod's rule: for a SPIN source it is dimod's SPIN reduction (two
+    # variables per product), met through the SPIN products whenever they were chosen
+    details["no_more_than_dimod"] = _BOUND_TEXT[(choice if products is None else products).bound]
     return PassOutput(ir=ham, decode=decode, details=details)
